@@ -1,0 +1,141 @@
+//! The command line: clap types, shared flags, and one small module per subcommand that
+//! turns flags into a library call and the result into output and an exit code.
+
+mod plan;
+mod profiles;
+mod render;
+mod up;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use landscape::ExitCode;
+use landscape::cluster::ClusterArgs;
+use landscape::prepare::SourceSettings;
+use landscape::stack::StackRequest;
+
+/// Takes a bare Kubernetes cluster to a production-grade platform in one command.
+///
+/// Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage;
+/// 3 a health gate failed or timed out; 4 cluster or API error; 5 artifact error.
+#[derive(Debug, Parser)]
+#[command(name = "landscape", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Never use colour (also: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in profiles, or show one.
+    Profiles(profiles::ProfilesArgs),
+    /// Show the dependency graph: order, needs and the critical path.
+    Plan(plan::PlanArgs),
+    /// Render every object the stack would apply (multi-document YAML, or one folder per component).
+    Render(render::RenderArgs),
+    /// Install the stack: apply each component in dependency order, gated on health.
+    Up(up::UpArgs),
+}
+
+/// Which stack, with which values.
+#[derive(Debug, Args, Clone)]
+pub struct StackArgs {
+    /// A built-in profile: small, medium or large.
+    #[arg(long, env = "LANDSCAPE_PROFILE")]
+    pub profile: Option<String>,
+    /// A stack file (default: landscape.yaml in the working directory, when present).
+    #[arg(long)]
+    pub stack: Option<PathBuf>,
+    /// A values file (repeatable; later files win).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value: component.path=value (repeatable; wins over values files).
+    #[arg(long = "set", value_name = "K=V")]
+    pub set: Vec<String>,
+}
+
+impl StackArgs {
+    pub fn request(&self) -> StackRequest {
+        StackRequest {
+            profile: self.profile.clone(),
+            stack_file: self.stack.clone(),
+            values_files: self.values.clone(),
+            set: self.set.clone(),
+            working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+}
+
+/// Where artifacts come from.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Fetch artifacts from a mirror: https://HOST/PATH is read from URL/HOST/PATH.
+    #[arg(long, env = "LANDSCAPE_MIRROR", value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Rewrite every image to this registry (HOST[/PREFIX]).
+    #[arg(long, value_name = "HOST[/PREFIX]")]
+    pub image_registry: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn settings(&self) -> SourceSettings {
+        SourceSettings {
+            mirror: self.mirror.clone().filter(|m| !m.is_empty()),
+            cache_dir: None,
+        }
+    }
+}
+
+/// Which cluster.
+#[derive(Debug, Args, Clone)]
+pub struct KubeArgs {
+    /// The kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl KubeArgs {
+    pub fn cluster_args(&self) -> ClusterArgs {
+        ClusterArgs {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    landscape::duration::parse(s)
+}
+
+/// Runs a command; returns the exit code for successful runs (diff may return 1).
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Profiles(args) => profiles::run(args, &cli.global),
+        Command::Plan(args) => plan::run(args, &cli.global),
+        Command::Render(args) => render::run(args, &cli.global).await,
+        Command::Up(args) => up::run(args, &cli.global).await,
+    }
+}

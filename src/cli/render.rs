@@ -1,0 +1,78 @@
+//! `landscape render`: every object the stack would apply, offline.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use landscape::ExitCode;
+use landscape::render::Capabilities;
+
+use super::{GlobalArgs, Output, SourceArgs, StackArgs};
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Write one folder per component into DIR instead of printing to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The Kubernetes version charts are rendered for (offline; e.g. v1.36.0).
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// API versions charts may assume are served (repeatable; e.g. monitoring.coreos.com/v1).
+    #[arg(long = "api-versions", value_name = "GROUP/VERSION")]
+    pub api_versions: Vec<String>,
+}
+
+pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let caps = Capabilities {
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+        resources: vec![],
+    };
+    let prepared = landscape::prepare::prepare(
+        &args.stack.request(),
+        &args.source.settings(),
+        caps,
+        args.source.image_registry.clone(),
+    )
+    .await?;
+    if let Some(dir) = &args.out {
+        for r in &prepared.rendered {
+            let folder = dir.join(&r.name);
+            std::fs::create_dir_all(&folder)?;
+            for (i, obj) in r.objects.iter().enumerate() {
+                let file = folder.join(format!("{:03}-{}-{}.yaml", i + 1, obj.kind().to_lowercase(), obj.name().replace([':', '/'], "_")));
+                std::fs::write(&file, landscape::yaml::to_string(&obj.0))?;
+            }
+        }
+        if global.output == Output::Text {
+            let total: usize = prepared.rendered.iter().map(|r| r.objects.len()).sum();
+            eprintln!("wrote {total} objects of {} components to {}", prepared.rendered.len(), dir.display());
+        }
+        return Ok(ExitCode::Success);
+    }
+    match global.output {
+        Output::Json => {
+            let items: Vec<_> = prepared
+                .rendered
+                .iter()
+                .map(|r| serde_json::json!({"component": r.name, "objects": r.objects}))
+                .collect();
+            println!("{}", serde_json::to_string(&items)?);
+        }
+        Output::Text => {
+            let mut out = String::new();
+            for r in &prepared.rendered {
+                for obj in &r.objects {
+                    out.push_str(&format!("---\n# component: {}\n", r.name));
+                    out.push_str(&landscape::yaml::to_string(&obj.0));
+                }
+            }
+            print!("{out}");
+        }
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,266 @@
+//! Applying one component's objects: CRDs first and waited for, then namespaces, then the
+//! rest in install order, each kind's objects in parallel with a bound. Transient errors —
+//! throttling, server errors, a webhook not answering yet, a kind the API server does not
+//! serve yet right after its CRD — are retried with backoff until the deadline.
+
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use tokio::time::Instant;
+
+use super::{Ctx, order};
+use crate::cluster::{ApplyOptions, ClusterError};
+use crate::health;
+use crate::object::{Object, ObjectKey, labels};
+use crate::report::Event;
+
+/// What an apply did to one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Configured,
+    Unchanged,
+    /// A pre-existing Namespace landscape does not own: used as it is, never modified.
+    Adopted,
+}
+
+/// The result of applying a component.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    /// Objects as the server returned them, in apply order.
+    pub objects: Vec<Object>,
+    /// Keys of the objects landscape now owns (adopted namespaces excluded).
+    pub owned: Vec<ObjectKey>,
+}
+
+/// Why applying failed.
+#[derive(Debug)]
+pub enum ApplyFailure {
+    /// The cluster refused a request (or kept failing until the deadline).
+    Api(ClusterError),
+    /// The object exists and belongs to someone else.
+    Conflict { object: ObjectKey, owner: String },
+    /// The deadline passed while waiting (a CRD to be established or served).
+    Timeout(String),
+}
+
+impl std::fmt::Display for ApplyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyFailure::Api(e) => write!(f, "{e}"),
+            ApplyFailure::Conflict { object, owner } => write!(
+                f,
+                "{object} already exists and is {owner}; landscape does not take over objects it does not own (hint: delete it, change its name in the stack, or re-run with --force-conflicts to take it over)"
+            ),
+            ApplyFailure::Timeout(what) => write!(f, "timed out {what}"),
+        }
+    }
+}
+
+/// How many objects of one kind are applied at once.
+const PARALLEL_APPLIES: usize = 8;
+
+/// Who an existing object belongs to, when it is not this stack.
+pub fn foreign_owner(live: &Object, stack: &str) -> Option<String> {
+    match (live.label(labels::MANAGED_BY), live.label(labels::STACK)) {
+        (Some(labels::MANAGED_BY_VALUE), Some(s)) if s == stack => None,
+        (Some(labels::MANAGED_BY_VALUE), Some(s)) => Some(format!("owned by the landscape stack `{s}`")),
+        (Some(tool), _) => Some(format!("managed by `{tool}`")),
+        (None, _) => {
+            let managers: Vec<&str> = live
+                .pointer("/metadata/managedFields")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("manager").and_then(|v| v.as_str()))
+                .collect();
+            if managers.is_empty() {
+                Some("not managed by landscape".to_string())
+            } else {
+                Some(format!("not managed by landscape (field managers: {})", managers.join(", ")))
+            }
+        }
+    }
+}
+
+pub async fn apply_component(ctx: &Ctx<'_>, component: &str, objects: &[Object], deadline: Instant) -> Result<Applied, ApplyFailure> {
+    let mut sorted: Vec<&Object> = objects.iter().collect();
+    sorted.sort_by_key(|o| order::rank(o));
+    let (crds, rest): (Vec<&Object>, Vec<&Object>) = sorted.into_iter().partition(|o| o.is_crd());
+    let mut applied = Applied::default();
+
+    if !crds.is_empty() {
+        apply_batch(ctx, &crds, deadline, &mut applied).await?;
+        wait_for_crds(ctx, component, &crds, deadline).await?;
+    }
+    // Groups of equal rank, in order.
+    let mut start = 0;
+    while start < rest.len() {
+        let r = order::rank(rest[start]);
+        let end = rest[start..].iter().position(|o| order::rank(o) != r).map_or(rest.len(), |n| start + n);
+        let batch = &rest[start..end];
+        ensure_kinds_served(ctx, component, batch, deadline).await?;
+        apply_batch(ctx, batch, deadline, &mut applied).await?;
+        start = end;
+    }
+    Ok(applied)
+}
+
+async fn apply_batch(ctx: &Ctx<'_>, batch: &[&Object], deadline: Instant, applied: &mut Applied) -> Result<(), ApplyFailure> {
+    let results: Vec<Result<(Change, Object), ApplyFailure>> = stream::iter(batch.iter().copied())
+        .map(|obj| apply_one(ctx, obj, deadline))
+        .buffered(PARALLEL_APPLIES)
+        .collect()
+        .await;
+    for r in results {
+        let (change, obj) = r?;
+        match change {
+            Change::Created => applied.created += 1,
+            Change::Configured => applied.configured += 1,
+            Change::Unchanged => applied.unchanged += 1,
+            Change::Adopted => {}
+        }
+        if change != Change::Adopted {
+            applied.owned.push(obj.key());
+        }
+        applied.objects.push(obj);
+    }
+    Ok(())
+}
+
+/// One attempt's result, before retries are considered.
+enum Attempt {
+    Done(Change, Object),
+    Conflict(String),
+}
+
+/// Applies one object with retries; tells created, configured and unchanged apart by the
+/// live object's resourceVersion before and after.
+async fn apply_one(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<(Change, Object), ApplyFailure> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match try_apply(ctx, obj).await {
+            Ok(Attempt::Done(change, result)) => return Ok((change, result)),
+            Ok(Attempt::Conflict(owner)) => {
+                return Err(ApplyFailure::Conflict { object: obj.key(), owner });
+            }
+            Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
+                tracing::debug!("retrying {}: {e}", obj.key());
+                if e.is_not_found() {
+                    let _ = ctx.cluster.refresh_discovery().await;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(ApplyFailure::Api(e)),
+        }
+    }
+}
+
+async fn try_apply(ctx: &Ctx<'_>, obj: &Object) -> Result<Attempt, ClusterError> {
+    let live = ctx.cluster.get(obj).await?;
+    if let Some(live) = &live
+        && let Some(owner) = foreign_owner(live, &ctx.stack.name)
+    {
+        if obj.is_namespace() {
+            return Ok(Attempt::Done(Change::Adopted, live.clone()));
+        }
+        if !ctx.opts.force_conflicts {
+            return Ok(Attempt::Conflict(owner));
+        }
+    }
+    let result = ctx.cluster.apply(obj, ApplyOptions { dry_run: false, force: true }).await?;
+    let change = match &live {
+        None => Change::Created,
+        Some(l) if l.resource_version() == result.resource_version() => Change::Unchanged,
+        Some(_) => Change::Configured,
+    };
+    Ok(Attempt::Done(change, result))
+}
+
+/// Waits until every CRD is Established and its kind is served (discovery lags behind the
+/// Established condition, with no condition of its own to wait for).
+async fn wait_for_crds(ctx: &Ctx<'_>, component: &str, crds: &[&Object], deadline: Instant) -> Result<(), ApplyFailure> {
+    let mut last_reason = String::new();
+    loop {
+        let mut pending = Vec::new();
+        for crd in crds {
+            let live = ctx.cluster.get(crd).await.map_err(ApplyFailure::Api)?;
+            let health = live.as_ref().map_or(health::Health::Progressing("not found".into()), |l| {
+                health::assess(l, &[], &ctx.opts.health)
+            });
+            match health {
+                health::Health::Ready => {
+                    let group = crd.pointer_str("/spec/group").unwrap_or_default();
+                    let kind = crd.pointer_str("/spec/names/kind").unwrap_or_default();
+                    if !ctx.cluster.serves(group, kind) {
+                        pending.push(format!("{} (established, not yet served)", crd.name()));
+                    }
+                }
+                health::Health::Failed(r) => {
+                    return Err(ApplyFailure::Api(ClusterError::Other(format!("CRD {}: {r}", crd.name()))));
+                }
+                health::Health::Progressing(r) => pending.push(format!("{} ({r})", crd.name())),
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ApplyFailure::Timeout(format!("waiting for CRDs: {}", pending.join(", "))));
+        }
+        let reason = format!("CRDs: {}", pending.join(", "));
+        if reason != last_reason {
+            ctx.sink.emit(&Event::Waiting {
+                component: component.to_string(),
+                reason: reason.clone(),
+                not_ready: vec![],
+            });
+            last_reason = reason;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ctx.cluster.refresh_discovery().await.map_err(ApplyFailure::Api)?;
+    }
+}
+
+/// Custom resources whose kind no CRD in the stack defines are created at run time by an
+/// operator (Gatekeeper's constraint kinds): wait for the API server to serve them, and
+/// say what is awaited.
+async fn ensure_kinds_served(ctx: &Ctx<'_>, component: &str, batch: &[&Object], deadline: Instant) -> Result<(), ApplyFailure> {
+    let mut last_reason = String::new();
+    loop {
+        let mut missing: Vec<String> = batch
+            .iter()
+            .filter(|o| ctx.cluster.resource(o.api_version(), o.kind()).is_none())
+            .map(|o| format!("{}.{} {}", o.kind(), o.group(), o.version()))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ApplyFailure::Timeout(format!(
+                "waiting for the API server to serve {} (its CRD is created at run time by an operator, or not installed)",
+                missing.join(", ")
+            )));
+        }
+        let reason = format!(
+            "waiting for the API server to serve {} (CRD created at run time)",
+            missing.join(", ")
+        );
+        if reason != last_reason {
+            ctx.sink.emit(&Event::Waiting {
+                component: component.to_string(),
+                reason: reason.clone(),
+                not_ready: vec![],
+            });
+            last_reason = reason;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ctx.cluster.refresh_discovery().await.map_err(ApplyFailure::Api)?;
+    }
+}

@@ -1,0 +1,264 @@
+//! Gating a component on health: poll its objects until every one passes its rule, one
+//! fails for good, or the deadline passes — and then say exactly what is not ready and why,
+//! with the cluster's own warnings about it and its pods.
+//!
+//! Polling (not watching) on purpose: it needs only `get`, survives API server restarts
+//! during bootstrap, and a component has tens of gated objects, not thousands.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::Ctx;
+use crate::cluster::{Cluster, ClusterError};
+use crate::health::{self, EndpointState, Health};
+use crate::object::Object;
+use crate::report::{Event, NotReady};
+use crate::stack::Component;
+
+/// Why a gate did not pass.
+#[derive(Debug)]
+pub struct GateFailure {
+    pub error: String,
+    pub not_ready: Vec<NotReady>,
+}
+
+const PARALLEL_READS: usize = 8;
+
+/// Waits for the component's objects to be healthy.
+pub async fn wait_healthy(
+    ctx: &Ctx<'_>,
+    component: &Component,
+    applied: &[Object],
+    deadline: Instant,
+) -> Result<(), GateFailure> {
+    let gated: Vec<&Object> = applied
+        .iter()
+        .filter(|o| health::is_gated(o, &component.readiness))
+        .collect();
+    let mut last_reason = String::new();
+    let mut interval = Duration::from_millis(500);
+    loop {
+        let (statuses, extra) = match check(ctx, component, &gated).await {
+            Ok(s) => s,
+            Err(e) if e.is_transient() && Instant::now() < deadline => {
+                tokio::time::sleep(interval).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(GateFailure {
+                    error: format!("cannot read the component's objects: {e}"),
+                    not_ready: vec![],
+                });
+            }
+        };
+        let failed: Vec<&(Object, Health)> = statuses.iter().filter(|(_, h)| h.is_failed()).collect();
+        let waiting: Vec<&(Object, Health)> = statuses.iter().filter(|(_, h)| !h.is_ready()).collect();
+        if waiting.is_empty() && extra.is_none() {
+            return Ok(());
+        }
+        if !failed.is_empty() {
+            let first = failed[0];
+            let not_ready = diagnose(ctx.cluster, &waiting).await;
+            return Err(GateFailure {
+                error: format!("{} failed: {}", first.0.key(), first.1.reason()),
+                not_ready,
+            });
+        }
+        if Instant::now() >= deadline {
+            let mut not_ready = diagnose(ctx.cluster, &waiting).await;
+            if let Some(reason) = &extra {
+                not_ready.push(NotReady {
+                    object: cluster_nodes_key(),
+                    reason: reason.clone(),
+                    events: vec![],
+                    pods: vec![],
+                });
+            }
+            let timeout = crate::duration::format(component.timeout);
+            return Err(GateFailure {
+                error: format!("not healthy within the timeout ({timeout}); {} not ready", not_ready.len()),
+                not_ready,
+            });
+        }
+        let reason = match waiting.first() {
+            Some((obj, h)) if waiting.len() > 1 => format!("{}: {} (and {} more)", obj.key(), h.reason(), waiting.len() - 1),
+            Some((obj, h)) => format!("{}: {}", obj.key(), h.reason()),
+            None => extra.clone().unwrap_or_default(),
+        };
+        if reason != last_reason {
+            ctx.sink.emit(&Event::Waiting {
+                component: component.name.clone(),
+                reason: reason.clone(),
+                not_ready: waiting
+                    .iter()
+                    .map(|(o, h)| NotReady {
+                        object: o.key(),
+                        reason: h.reason().to_string(),
+                        events: vec![],
+                        pods: vec![],
+                    })
+                    .collect(),
+            });
+            last_reason = reason;
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval + Duration::from_millis(250)).min(Duration::from_secs(2));
+    }
+}
+
+fn cluster_nodes_key() -> crate::object::ObjectKey {
+    crate::object::ObjectKey {
+        group: String::new(),
+        kind: "Node".into(),
+        namespace: None,
+        name: "(all nodes)".into(),
+    }
+}
+
+/// Reads every gated object and assesses it. The second value is the CNI condition (all
+/// nodes Ready, agents on every node) when the component is the cluster network.
+async fn check(
+    ctx: &Ctx<'_>,
+    component: &Component,
+    gated: &[&Object],
+) -> Result<(Vec<(Object, Health)>, Option<String>), ClusterError> {
+    let lives: Vec<Result<Option<Object>, ClusterError>> = stream::iter(gated.iter().copied())
+        .map(|o| ctx.cluster.get(o))
+        .buffered(PARALLEL_READS)
+        .collect()
+        .await;
+    let nodes = if component.cni {
+        Some(ctx.cluster.list("v1", "Node", None, "").await?)
+    } else {
+        None
+    };
+    let mut statuses = Vec::new();
+    for (desired, live) in gated.iter().zip(lives) {
+        let Some(live) = live? else {
+            statuses.push(((*desired).clone(), Health::Progressing("does not exist (deleted after apply?)".into())));
+            continue;
+        };
+        let mut h = if live.is_webhook_configuration() {
+            let mut states = BTreeMap::new();
+            for (ns, svc) in health::webhook_services(&live) {
+                let state = endpoint_state(ctx.cluster, &ns, &svc).await?;
+                states.insert((ns, svc), state);
+            }
+            health::webhook_configuration(&live, &|ns, svc| {
+                states.get(&(ns.to_string(), svc.to_string())).cloned().unwrap_or(EndpointState::ServiceMissing)
+            })
+        } else {
+            health::assess(&live, &component.readiness, &ctx.opts.health)
+        };
+        if let (Some(nodes), true, Health::Ready) = (&nodes, live.kind() == "DaemonSet", &h) {
+            h = health::daemonset_on_every_node(&live, nodes);
+        }
+        statuses.push((live, h));
+    }
+    let extra = nodes.and_then(|n| match health::cni_nodes(&n) {
+        Health::Ready => None,
+        other => Some(other.reason().to_string()),
+    });
+    Ok((statuses, extra))
+}
+
+/// Whether a Service exists and has at least one ready endpoint.
+async fn endpoint_state(cluster: &Cluster, namespace: &str, service: &str) -> Result<EndpointState, ClusterError> {
+    let svc = Object(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace}}));
+    if cluster.get(&svc).await?.is_none() {
+        return Ok(EndpointState::ServiceMissing);
+    }
+    let slices = cluster
+        .list(
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            Some(namespace),
+            &format!("kubernetes.io/service-name={service}"),
+        )
+        .await?;
+    let ready = slices.iter().any(|s| {
+        s.pointer("/endpoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
+    });
+    Ok(if ready { EndpointState::Ready } else { EndpointState::NoReadyEndpoints })
+}
+
+/// For each object that is not ready: its rule's reason, its recent Warning events, and
+/// for workloads the pods that are not ready with theirs.
+async fn diagnose(cluster: &Cluster, waiting: &[&(Object, Health)]) -> Vec<NotReady> {
+    let mut out = Vec::new();
+    for (obj, h) in waiting {
+        let mut events = warning_events(cluster, obj).await;
+        let mut pods = Vec::new();
+        if let Some(selector) = pod_selector(obj) {
+            let found = cluster
+                .list("v1", "Pod", obj.namespace(), &selector)
+                .await
+                .unwrap_or_default();
+            for pod in found.iter().filter(|p| !health::assess(p, &[], &Default::default()).is_ready()).take(5) {
+                let ph = health::assess(pod, &[], &Default::default());
+                pods.push(format!("{}: {}", pod.name(), ph.reason()));
+                for e in warning_events(cluster, pod).await {
+                    events.push(format!("pod {}: {e}", pod.name()));
+                }
+            }
+        }
+        events.truncate(6);
+        out.push(NotReady {
+            object: obj.key(),
+            reason: h.reason().to_string(),
+            events,
+            pods,
+        });
+    }
+    out
+}
+
+/// A label selector for a workload's pods (`a=b,c=d`), from `spec.selector.matchLabels`.
+fn pod_selector(obj: &Object) -> Option<String> {
+    let kinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"];
+    if !kinds.contains(&obj.kind()) {
+        return None;
+    }
+    let labels = obj.pointer("/spec/selector/matchLabels")?.as_object()?;
+    let parts: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// The three most recent Warning events about an object: "Reason: message".
+async fn warning_events(cluster: &Cluster, obj: &Object) -> Vec<String> {
+    let mut fields = format!("involvedObject.name={},involvedObject.kind={}", obj.name(), obj.kind());
+    fields.push_str(",type=Warning");
+    let Ok(mut events) = cluster.list_fields("v1", "Event", obj.namespace(), &fields).await else {
+        return Vec::new();
+    };
+    let stamp = |e: &Object| {
+        e.pointer_str("/lastTimestamp")
+            .or_else(|| e.pointer_str("/eventTime"))
+            .or_else(|| e.pointer_str("/metadata/creationTimestamp"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    events.sort_by_key(|e| std::cmp::Reverse(stamp(e)));
+    events
+        .iter()
+        .take(3)
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.pointer_str("/reason").unwrap_or("Warning"),
+                e.pointer_str("/message").unwrap_or_default().trim()
+            )
+        })
+        .collect()
+}

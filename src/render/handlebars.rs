@@ -1,0 +1,158 @@
+//! The handlebars engine as landscape configures it: strict (a missing value is an error,
+//! not an empty string), no HTML escaping (this is YAML, not a web page), and a few helpers
+//! for writing YAML.
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+    handlebars_helper,
+};
+use serde_json::Value;
+
+/// Builds the engine. Cheap enough to build once per render.
+pub fn engine() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.register_helper("toYaml", Box::new(to_yaml));
+    hb.register_helper("toJson", Box::new(to_json));
+    hb.register_helper("quote", Box::new(quote));
+    hb.register_helper("default", Box::new(default));
+    hb.register_helper("b64enc", Box::new(b64enc));
+    hb.register_helper("join", Box::new(join));
+    hb.register_helper("lower", Box::new(lower));
+    hb
+}
+
+/// `{{toYaml value indent=4}}`: the value as block YAML. Lines after the first are indented
+/// by `indent` spaces, so the tag is written where the first line belongs:
+/// ```text
+/// resources:
+///   {{toYaml values.resources indent=2}}
+/// ```
+fn to_yaml(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("toYaml", 0))?
+        .value();
+    let indent = h.hash_get("indent").and_then(|v| v.value().as_u64()).unwrap_or(0) as usize;
+    let text = match value {
+        // Empty collections have no block form; the flow form is valid in every position.
+        Value::Object(m) if m.is_empty() => "{}".to_string(),
+        Value::Array(a) if a.is_empty() => "[]".to_string(),
+        other => crate::yaml::to_string(other),
+    };
+    let pad = " ".repeat(indent);
+    let body = text.trim_end().lines().collect::<Vec<_>>().join(&format!("\n{pad}"));
+    out.write(&body)?;
+    Ok(())
+}
+
+/// `{{toJson value}}`: the value as compact JSON, which is also valid flow-style YAML.
+fn to_json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("toJson", 0))?
+        .value();
+    out.write(&serde_json::to_string(value).map_err(|e| RenderErrorReason::Other(e.to_string()))?)?;
+    Ok(())
+}
+
+/// `{{quote value}}`: a double-quoted YAML string, whatever the value's type.
+fn quote(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("quote", 0))?
+        .value();
+    let s = match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    out.write(&serde_json::to_string(&s).expect("strings serialise"))?;
+    Ok(())
+}
+
+/// `{{default value fallback}}`: `fallback` when `value` is missing, null or empty.
+fn default(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let first = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+    let fallback = h
+        .param(1)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("default", 1))?
+        .value()
+        .clone();
+    let empty = match &first {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
+    let chosen = if empty { fallback } else { first };
+    match chosen {
+        Value::String(s) => out.write(&s)?,
+        other => out.write(&other.to_string())?,
+    }
+    Ok(())
+}
+
+handlebars_helper!(b64enc: |s: str| base64_encode(s.as_bytes()));
+handlebars_helper!(lower: |s: str| s.to_lowercase());
+handlebars_helper!(join: |list: array, sep: str| list
+    .iter()
+    .map(|v| match v { Value::String(s) => s.clone(), other => other.to_string() })
+    .collect::<Vec<_>>()
+    .join(sep));
+
+/// Standard base64 with padding (RFC 4648), as Kubernetes Secrets expect.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(tpl: &str, data: Value) -> Result<String, String> {
+        engine().render_template(tpl, &data).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn strict_mode_rejects_missing_values() {
+        let err = render("a: {{values.missing}}", json!({"values": {}})).unwrap_err();
+        assert!(err.contains("strict mode"), "{err}");
+    }
+
+    #[test]
+    fn no_html_escaping() {
+        assert_eq!(render("{{v}}", json!({"v": "a&b<'\""})).unwrap(), "a&b<'\"");
+    }
+
+    #[test]
+    fn to_yaml_indents_following_lines() {
+        let out = render("r:\n  {{toYaml v indent=2}}\n", json!({"v": {"a": 1, "b": [1, 2]}})).unwrap();
+        let parsed: Value = crate::yaml::from_str(&out).unwrap();
+        assert_eq!(parsed, json!({"r": {"a": 1, "b": [1, 2]}}));
+        assert_eq!(render("x: {{toYaml v}}", json!({"v": {}})).unwrap(), "x: {}");
+    }
+
+    #[test]
+    fn quote_default_join_b64() {
+        assert_eq!(render("{{quote v}}", json!({"v": "0 2 * * *"})).unwrap(), "\"0 2 * * *\"");
+        assert_eq!(render("{{default v \"x\"}}", json!({"v": ""})).unwrap(), "x");
+        assert_eq!(render("{{join l \",\"}}", json!({"l": ["a", "b"]})).unwrap(), "a,b");
+        assert_eq!(render("{{b64enc s}}", json!({"s": "hello"})).unwrap(), "aGVsbG8=");
+        assert_eq!(base64_encode(b"ab"), "YWI=");
+    }
+}

@@ -1,0 +1,427 @@
+//! Rendering: turns each component and its values into the list of objects to apply.
+//!
+//! Sources are rendered one by one (templates with handlebars, manifests as downloaded,
+//! charts with `helm template`), parsed, checked (every object needs apiVersion, kind and
+//! name), then finished for the whole stack at once: namespaces filled in, landscape's
+//! labels added, a Namespace object added where a component's namespace has none, images
+//! relocated when asked. The renderer never talks to the cluster; what it needs to know of
+//! it (version, API list, scopes) comes in as plain data.
+
+pub mod chart;
+mod handlebars;
+pub mod images;
+mod relocate;
+pub mod scope;
+pub mod templates;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+pub use self::handlebars::base64_encode;
+use self::templates::TemplateFile;
+use crate::object::{Object, ObjectKey, labels};
+use crate::source::Artifacts;
+use crate::stack::{Component, Source, Stack};
+use scope::Scopes;
+
+/// What the renderer may know about the target cluster.
+#[derive(Clone, Debug, Default)]
+pub struct Capabilities {
+    /// `v1.36.3`; None when rendering offline.
+    pub kube_version: Option<String>,
+    /// `group/version` and `group/version/Kind` entries, as `helm template --api-versions`.
+    pub api_versions: Vec<String>,
+    /// (group, kind, namespaced) of every resource the cluster serves.
+    pub resources: Vec<(String, String, bool)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    pub capabilities: Capabilities,
+    /// Relocate every image to this registry (`HOST[/PREFIX]`).
+    pub image_registry: Option<String>,
+    /// Where rendered charts are cached.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// A component's objects, in the order they were rendered.
+#[derive(Clone, Debug)]
+pub struct RenderedComponent {
+    pub name: String,
+    pub objects: Vec<Object>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A template could not be parsed or rendered.
+    #[error("{location}: component `{component}`: {message} (hint: {hint})")]
+    Template {
+        component: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
+    /// A rendered or downloaded document is not a valid object.
+    #[error("{origin}, document {index}: component `{component}`: {message}")]
+    Document {
+        component: String,
+        origin: String,
+        index: usize,
+        message: String,
+        /// True when the document came from a download: the artifact is bad, not the input.
+        downloaded: bool,
+    },
+    #[error("{key} is rendered twice, by `{first}` and by `{second}` (hint: each object must belong to one component)")]
+    Duplicate {
+        key: ObjectKey,
+        first: String,
+        second: String,
+    },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error(transparent)]
+    Chart(#[from] chart::ChartError),
+}
+
+impl RenderError {
+    pub fn exit_code(&self) -> crate::ExitCode {
+        match self {
+            RenderError::Document { downloaded: true, .. } => crate::ExitCode::Artifact,
+            RenderError::Chart(e) => e.exit_code(),
+            _ => crate::ExitCode::InvalidInput,
+        }
+    }
+}
+
+/// The data templates see.
+pub fn template_context(stack: &Stack, component: &Component, caps: &Capabilities) -> Value {
+    json!({
+        "values": component.values,
+        "component": {
+            "name": component.name,
+            "namespace": component.namespace,
+            "version": component.version,
+            "category": component.category,
+        },
+        "stack": {"name": stack.name, "profile": stack.profile, "namespaces": stack_namespaces(stack)},
+        "capabilities": {
+            "kubeVersion": caps.kube_version,
+            "apiVersions": caps.api_versions,
+        },
+    })
+}
+
+/// The namespaces of every component, plus Kubernetes' own: what stack-wide policies must
+/// leave alone.
+fn stack_namespaces(stack: &Stack) -> Vec<String> {
+    let mut all: BTreeSet<String> = stack.components.iter().map(|c| c.namespace.clone()).collect();
+    all.extend(["kube-system", "kube-public", "kube-node-lease"].map(String::from));
+    all.into_iter().collect()
+}
+
+/// Renders every component of the stack.
+pub fn render_stack(
+    stack: &Stack,
+    artifacts: &Artifacts,
+    opts: &RenderOptions,
+) -> Result<Vec<RenderedComponent>, RenderError> {
+    let charts = chart::render_all(stack, artifacts, opts)?;
+    let mut rendered = Vec::new();
+    for component in &stack.components {
+        let mut objects = Vec::new();
+        for source in &component.sources {
+            let docs = match source {
+                Source::Template { name } => {
+                    render_templates(stack, component, &templates::builtin(name), &opts.capabilities)?
+                }
+                Source::TemplateDir { path } => {
+                    let files = templates::local(path).map_err(|e| RenderError::Read {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                    if files.is_empty() {
+                        return Err(RenderError::Read {
+                            path: path.display().to_string(),
+                            message: "no .hbs or .yaml files in this folder".into(),
+                        });
+                    }
+                    render_templates(stack, component, &files, &opts.capabilities)?
+                }
+                Source::File { path, .. } => vec![(path.display().to_string(), read(path)?, false)],
+                Source::Url { url, .. } => {
+                    let artifact = artifacts
+                        .manifest(url)
+                        .unwrap_or_else(|| panic!("artifact {url} was fetched before rendering"));
+                    let text = std::fs::read_to_string(&artifact.path).map_err(|e| RenderError::Document {
+                        component: component.name.clone(),
+                        origin: url.clone(),
+                        index: 0,
+                        message: format!("not UTF-8 text: {e}"),
+                        downloaded: true,
+                    })?;
+                    vec![(url.clone(), text, true)]
+                }
+                Source::Chart(spec) => {
+                    let text = charts
+                        .get(&(component.name.clone(), spec.name.clone()))
+                        .expect("charts rendered above")
+                        .clone();
+                    vec![(format!("chart {} {}", spec.name, spec.version), text, false)]
+                }
+            };
+            let set_namespace = matches!(
+                source,
+                Source::Url { set_namespace: true, .. } | Source::File { set_namespace: true, .. }
+            );
+            for (origin, text, downloaded) in docs {
+                let mut parsed = parse_objects(&component.name, &origin, &text, downloaded)?;
+                if set_namespace {
+                    relocate::into_namespace(&mut parsed, &component.namespace);
+                }
+                objects.extend(parsed);
+            }
+        }
+        rendered.push(RenderedComponent {
+            name: component.name.clone(),
+            objects,
+        });
+    }
+    finish(stack, &mut rendered, opts)?;
+    Ok(rendered)
+}
+
+fn read(path: &Path) -> Result<String, RenderError> {
+    std::fs::read_to_string(path).map_err(|e| RenderError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Renders template files; returns (origin, text, downloaded) per file.
+fn render_templates(
+    stack: &Stack,
+    component: &Component,
+    files: &[TemplateFile],
+    caps: &Capabilities,
+) -> Result<Vec<(String, String, bool)>, RenderError> {
+    let mut hb = handlebars::engine();
+    let data = template_context(stack, component, caps);
+    let mut out = Vec::new();
+    for file in files {
+        hb.register_template_string(&file.name, &file.text).map_err(|e| {
+            let location = match e.pos() {
+                Some((l, c)) => format!("{}:{l}:{c}", file.name),
+                None => file.name.clone(),
+            };
+            RenderError::Template {
+                component: component.name.clone(),
+                location,
+                message: format!("template syntax: {}", e.reason()),
+                hint: "check the {{ }} tags near that position".into(),
+            }
+        })?;
+        let text = hb.render(&file.name, &data).map_err(|e| {
+            let location = match (e.line_no, e.column_no) {
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", file.name),
+                _ => file.name.clone(),
+            };
+            let (message, hint) = match e.reason() {
+                ::handlebars::RenderErrorReason::MissingVariable(Some(path)) => (
+                    format!("`{path}` is not defined"),
+                    format!(
+                        "give it with --set {}.{} or in a values file, or guard it with {{{{#if}}}}",
+                        component.name,
+                        path.strip_prefix("values.").unwrap_or(path)
+                    ),
+                ),
+                other => (other.to_string(), "check the template and the values it uses".into()),
+            };
+            RenderError::Template {
+                component: component.name.clone(),
+                location,
+                message,
+                hint,
+            }
+        })?;
+        out.push((file.name.clone(), text, false));
+    }
+    Ok(out)
+}
+
+/// Parses a multi-document stream into objects, flattening `kind: List`.
+pub fn parse_objects(component: &str, origin: &str, text: &str, downloaded: bool) -> Result<Vec<Object>, RenderError> {
+    let doc_error = |index: usize, message: String| RenderError::Document {
+        component: component.to_string(),
+        origin: origin.to_string(),
+        index,
+        message,
+        downloaded,
+    };
+    let head = text.trim_start().get(..15).unwrap_or_default().to_ascii_lowercase();
+    if head.starts_with("<!doctype") || head.starts_with("<html") {
+        return Err(doc_error(1, "got an HTML page, not YAML (wrong URL, or a login or error page)".into()));
+    }
+    let docs: Vec<Value> = crate::yaml::from_str_multi(text).map_err(|e| {
+        let at = e.position.map(|p| format!(" at line {}, column {}", p.line, p.column)).unwrap_or_default();
+        doc_error(0, format!("invalid YAML{at}: {}", e.message))
+    })?;
+    let mut objects = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        let index = i + 1;
+        if doc.is_null() {
+            continue;
+        }
+        if !doc.is_object() {
+            return Err(doc_error(index, "not a YAML map; every document must be a Kubernetes object".into()));
+        }
+        let obj = Object(doc);
+        if obj.kind().ends_with("List") && obj.pointer("/items").is_some_and(Value::is_array) {
+            let items = obj.0["items"].as_array().cloned().unwrap_or_default();
+            for item in items {
+                objects.push(check_object(Object(item)).map_err(|m| doc_error(index, m))?);
+            }
+            continue;
+        }
+        objects.push(check_object(obj).map_err(|m| doc_error(index, m))?);
+    }
+    Ok(objects)
+}
+
+fn check_object(obj: Object) -> Result<Object, String> {
+    let missing: Vec<&str> = [
+        ("apiVersion", obj.api_version().is_empty()),
+        ("kind", obj.kind().is_empty()),
+        ("metadata.name", obj.name().is_empty()),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(f, _)| *f)
+    .collect();
+    if !missing.is_empty() {
+        let what = if obj.kind().is_empty() { "object".to_string() } else { format!("{} object", obj.kind()) };
+        return Err(format!("{what} has no {}", missing.join(", no ")));
+    }
+    if obj.0.pointer("/metadata/generateName").is_some() {
+        return Err(format!("{} uses generateName, which cannot be applied idempotently", obj.key()));
+    }
+    Ok(obj)
+}
+
+/// Namespaces no component should create or own.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Stack-wide finishing: namespaces, labels, Namespace objects, images, duplicates.
+fn finish(stack: &Stack, rendered: &mut [RenderedComponent], opts: &RenderOptions) -> Result<(), RenderError> {
+    let mut scopes = Scopes::new(rendered.iter().flat_map(|r| r.objects.iter()));
+    for (group, kind, namespaced) in &opts.capabilities.resources {
+        scopes.learn(group, kind, *namespaced);
+    }
+    let declared_namespaces: BTreeSet<String> = rendered
+        .iter()
+        .flat_map(|r| r.objects.iter())
+        .filter(|o| o.is_namespace())
+        .map(|o| o.name().to_string())
+        .collect();
+
+    // Namespaces landscape creates for components: one Namespace object per namespace,
+    // applied by every component that uses it (so each finds it in place whichever runs
+    // first), labelled with the first of them in stack order so the copies are identical.
+    let mut used: Vec<BTreeSet<String>> = Vec::new();
+    for r in rendered.iter_mut() {
+        let component = stack.component(&r.name).expect("rendered from the stack");
+        let mut namespaces = BTreeSet::new();
+        for obj in &mut r.objects {
+            if scopes.is_namespaced(obj.group(), obj.kind()) {
+                if obj.namespace().is_none() {
+                    obj.set_namespace(&component.namespace);
+                }
+                namespaces.insert(obj.namespace().unwrap_or_default().to_string());
+            } else if obj.namespace().is_some() {
+                // kubectl ignores a namespace on cluster-scoped objects; so do we, so that the
+                // object's identity matches what the server will report.
+                if let Some(meta) = obj.0.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("namespace");
+                }
+            }
+        }
+        used.push(namespaces);
+    }
+    let mut first_user: BTreeMap<String, String> = BTreeMap::new();
+    for (r, namespaces) in rendered.iter().zip(&used) {
+        for ns in namespaces {
+            first_user.entry(ns.clone()).or_insert_with(|| r.name.clone());
+        }
+    }
+
+    let mut owners: BTreeMap<ObjectKey, (String, Object)> = BTreeMap::new();
+    for (r, namespaces) in rendered.iter_mut().zip(&used) {
+        for obj in &mut r.objects {
+            obj.set_label(labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+            obj.set_label(labels::STACK, &stack.name);
+            obj.set_label(labels::COMPONENT, &r.name);
+            if let Some(registry) = &opts.image_registry {
+                images::relocate(obj, registry);
+            }
+        }
+        let mut generated = Vec::new();
+        for ns in namespaces.iter().rev() {
+            if declared_namespaces.contains(ns) || SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+                continue;
+            }
+            let mut obj = Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+            obj.set_label(labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+            obj.set_label(labels::STACK, &stack.name);
+            obj.set_label(labels::COMPONENT, &first_user[ns]);
+            generated.push(obj);
+        }
+        for obj in generated {
+            r.objects.insert(0, obj);
+        }
+        for obj in &r.objects {
+            match owners.get(&obj.key()) {
+                // A namespace shared by components: identical copies are expected.
+                Some((_, first)) if first == obj && obj.is_namespace() => {}
+                Some((first, _)) => {
+                    return Err(RenderError::Duplicate {
+                        key: obj.key(),
+                        first: first.clone(),
+                        second: r.name.clone(),
+                    });
+                }
+                None => {
+                    owners.insert(obj.key(), (r.name.clone(), obj.clone()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_need_kind_api_version_and_name() {
+        let err = parse_objects("c", "f.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", false).unwrap_err();
+        assert_eq!(err.to_string(), "f.yaml, document 1: component `c`: ConfigMap object has no metadata.name");
+        let err = parse_objects("c", "f.yaml", "---\nfoo: 1\n", false).unwrap_err();
+        assert!(err.to_string().contains("object has no apiVersion, no kind, no metadata.name"), "{err}");
+    }
+
+    #[test]
+    fn lists_are_flattened_and_html_is_refused() {
+        let objs = parse_objects(
+            "c",
+            "x",
+            "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(objs.len(), 2);
+        let err = parse_objects("c", "https://x", "<!DOCTYPE html><html>", true).unwrap_err();
+        assert_eq!(err.exit_code(), crate::ExitCode::Artifact);
+    }
+}

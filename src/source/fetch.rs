@@ -1,0 +1,378 @@
+//! The downloader: mirror rewriting, the on-disk cache, limits and retries.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use sha2::Digest;
+
+use super::{Artifact, SourceError, hex};
+
+/// Where artifacts are read from instead of their upstream URLs. An artifact
+/// `https://HOST/PATH` lives at `<mirror>/HOST/PATH`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mirror {
+    /// An HTTP(S) server.
+    Http(String),
+    /// A directory (a bundle written by `landscape bundle`, or a copy of one).
+    Dir(PathBuf),
+}
+
+impl Mirror {
+    /// `http(s)://…`, `file:///DIR` or a plain path.
+    pub fn parse(text: &str) -> Result<Mirror, SourceError> {
+        let err = |message: &str| SourceError::Mirror {
+            mirror: text.to_string(),
+            message: message.to_string(),
+        };
+        if text.is_empty() {
+            return Err(err("empty"));
+        }
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Ok(Mirror::Http(text.trim_end_matches('/').to_string()));
+        }
+        let path = match text.strip_prefix("file://") {
+            Some(p) if p.starts_with('/') => PathBuf::from(p),
+            Some(_) => return Err(err("a file URL needs an absolute path (file:///DIR)")),
+            None if text.contains("://") => return Err(err("use an http(s):// URL, file:///DIR or a directory path")),
+            None => PathBuf::from(text),
+        };
+        if !path.is_dir() {
+            return Err(err("no such directory"));
+        }
+        Ok(Mirror::Dir(path))
+    }
+
+    /// Where the mirror holds `url`: an URL for HTTP mirrors, a path for directories.
+    pub fn locate(&self, url: &str) -> Option<Location> {
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+        Some(match self {
+            Mirror::Http(base) => Location::Http(format!("{base}/{rest}")),
+            Mirror::Dir(dir) => Location::File(dir.join(rest)),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mirror::Http(u) => u.clone(),
+            Mirror::Dir(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Where one artifact will be read from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Location {
+    Http(String),
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    pub mirror: Option<Mirror>,
+    pub cache_dir: PathBuf,
+    /// The largest artifact accepted.
+    pub max_size: u64,
+    /// How long one download may take, retries excluded.
+    pub timeout: Duration,
+    /// Use cached copies of unpinned URLs; pinned ones are always served from the cache
+    /// when their digest is there.
+    pub reuse_unpinned: bool,
+}
+
+impl FetchOptions {
+    pub fn new(cache_dir: PathBuf) -> FetchOptions {
+        let max_size = std::env::var("LANDSCAPE_MAX_DOWNLOAD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(512 * 1024 * 1024);
+        FetchOptions {
+            mirror: None,
+            cache_dir,
+            max_size,
+            timeout: Duration::from_secs(180),
+            reuse_unpinned: true,
+        }
+    }
+}
+
+/// Downloads and caches artifacts.
+pub struct Fetcher {
+    client: reqwest::Client,
+    opts: FetchOptions,
+}
+
+/// A failed attempt, and whether trying again could help.
+struct Attempt {
+    error: SourceError,
+    transient: bool,
+}
+
+impl Fetcher {
+    pub fn new(opts: FetchOptions) -> Result<Fetcher, SourceError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("landscape/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(opts.timeout)
+            .build()
+            .map_err(|e| SourceError::Download {
+                url: String::new(),
+                fetched_from: String::new(),
+                message: format!("cannot set up the HTTP client: {e}"),
+            })?;
+        Ok(Fetcher { client, opts })
+    }
+
+    pub fn mirror(&self) -> Option<&Mirror> {
+        self.opts.mirror.as_ref()
+    }
+
+    fn objects_dir(&self) -> PathBuf {
+        self.opts.cache_dir.join("artifacts")
+    }
+
+    fn index_path(&self, url: &str) -> PathBuf {
+        self.opts.cache_dir.join("urls").join(super::sha256_hex(url.as_bytes()))
+    }
+
+    /// The artifact at `url`, verified against `pin` when given.
+    pub async fn fetch(&self, url: &str, pin: Option<&str>) -> Result<Artifact, SourceError> {
+        let location = match &self.opts.mirror {
+            Some(m) => m.locate(url).ok_or_else(|| SourceError::Invalid {
+                url: url.to_string(),
+                message: "only http(s) URLs can be mirrored".into(),
+            })?,
+            None => Location::Http(url.to_string()),
+        };
+        if let Location::File(path) = &location {
+            return self.read_local(url, path, pin);
+        }
+        if let Some(hit) = self.cached(url, pin) {
+            return Ok(hit);
+        }
+        let Location::Http(from) = location else { unreachable!() };
+        let attempt = || self.download(url, &from);
+        let (sha, size, path) = attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(300))
+                    .with_max_delay(Duration::from_secs(5))
+                    .with_max_times(4)
+                    .with_jitter(),
+            )
+            .when(|a: &Attempt| a.transient)
+            .notify(|a: &Attempt, wait| tracing::warn!("{}; retrying in {:?}", a.error, wait))
+            .await
+            .map_err(|a| a.error)?;
+        verify(url, pin, &sha)?;
+        self.record(url, &sha);
+        Ok(Artifact {
+            url: url.to_string(),
+            fetched_from: from,
+            sha256: sha,
+            size,
+            path,
+        })
+    }
+
+    fn cached(&self, url: &str, pin: Option<&str>) -> Option<Artifact> {
+        let sha = match pin {
+            Some(p) => p.to_string(),
+            None if self.opts.reuse_unpinned => std::fs::read_to_string(self.index_path(url)).ok()?.trim().to_string(),
+            None => return None,
+        };
+        let path = self.objects_dir().join(&sha);
+        let size = std::fs::metadata(&path).ok()?.len();
+        Some(Artifact {
+            url: url.to_string(),
+            fetched_from: format!("cache {}", path.display()),
+            sha256: sha,
+            size,
+            path,
+        })
+    }
+
+    fn record(&self, url: &str, sha: &str) {
+        let index = self.index_path(url);
+        if let Some(dir) = index.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(index, sha);
+    }
+
+    fn read_local(&self, url: &str, path: &Path, pin: Option<&str>) -> Result<Artifact, SourceError> {
+        let from = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| SourceError::Download {
+            url: url.to_string(),
+            fetched_from: from.clone(),
+            message: e.to_string(),
+        })?;
+        if meta.len() > self.opts.max_size {
+            return Err(SourceError::TooLarge {
+                url: url.to_string(),
+                limit: self.opts.max_size,
+            });
+        }
+        let data = std::fs::read(path).map_err(|e| SourceError::Download {
+            url: url.to_string(),
+            fetched_from: from.clone(),
+            message: e.to_string(),
+        })?;
+        let sha = super::sha256_hex(&data);
+        verify(url, pin, &sha)?;
+        Ok(Artifact {
+            url: url.to_string(),
+            fetched_from: from,
+            sha256: sha,
+            size: meta.len(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// One download attempt: streams into a temporary file while hashing, then moves it to
+    /// its content address.
+    async fn download(&self, url: &str, from: &str) -> Result<(String, u64, PathBuf), Attempt> {
+        let fail = |message: String, transient: bool| Attempt {
+            error: SourceError::Download {
+                url: url.to_string(),
+                fetched_from: from.to_string(),
+                message,
+            },
+            transient,
+        };
+        let mut resp = self.client.get(from).send().await.map_err(|e| {
+            let transient = e.is_timeout() || e.is_connect() || e.is_request();
+            fail(describe_reqwest(&e), transient)
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(Attempt {
+                error: SourceError::Status {
+                    url: url.to_string(),
+                    fetched_from: from.to_string(),
+                    status: status.as_u16(),
+                },
+                transient: status.is_server_error() || status.as_u16() == 429,
+            });
+        }
+        let limit = self.opts.max_size;
+        let announced = resp.content_length();
+        if announced.is_some_and(|n| n > limit) {
+            return Err(Attempt {
+                error: SourceError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                },
+                transient: false,
+            });
+        }
+        let dir = self.objects_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Attempt {
+            error: SourceError::Cache {
+                path: dir.clone(),
+                message: e.to_string(),
+            },
+            transient: false,
+        })?;
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Attempt {
+            error: SourceError::Cache {
+                path: dir.clone(),
+                message: e.to_string(),
+            },
+            transient: false,
+        })?;
+        let mut file = std::io::BufWriter::new(tmp);
+        let mut hasher = sha2::Sha256::new();
+        let mut size: u64 = 0;
+        loop {
+            let chunk = resp.chunk().await.map_err(|e| fail(describe_reqwest(&e), true))?;
+            let Some(chunk) = chunk else { break };
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(Attempt {
+                    error: SourceError::TooLarge {
+                        url: url.to_string(),
+                        limit,
+                    },
+                    transient: false,
+                });
+            }
+            hasher.update(&chunk);
+            std::io::Write::write_all(&mut file, &chunk).map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+        }
+        if let Some(expected) = announced
+            && expected != size
+        {
+            return Err(fail(format!("truncated: got {size} of {expected} bytes"), true));
+        }
+        let sha = hex(&hasher.finalize());
+        let tmp = file.into_inner().map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+        let path = dir.join(&sha);
+        tmp.persist(&path).map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+        Ok((sha, size, path))
+    }
+}
+
+fn verify(url: &str, pin: Option<&str>, actual: &str) -> Result<(), SourceError> {
+    match pin {
+        Some(expected) if !expected.eq_ignore_ascii_case(actual) => Err(SourceError::Checksum {
+            url: url.to_string(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// reqwest's errors nest their cause; show the innermost message, which names the problem
+/// ("connection refused", "certificate is not valid"…).
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = s.to_string();
+        source = s.source();
+    }
+    if e.is_timeout() {
+        format!("timed out ({msg})")
+    } else {
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_map_urls_to_host_and_path() {
+        let m = Mirror::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(
+            m.locate("https://github.com/a/b/releases/download/v1/x.yaml"),
+            Some(Location::Http("http://127.0.0.1:8080/github.com/a/b/releases/download/v1/x.yaml".into()))
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mirror::parse(&format!("file://{}", dir.path().display())).unwrap();
+        assert_eq!(m.locate("https://h/p"), Some(Location::File(dir.path().join("h/p"))));
+        assert!(Mirror::parse("file://relative").is_err());
+        assert!(Mirror::parse("ftp://x").is_err());
+        assert!(Mirror::parse("/definitely/not/here").is_err());
+    }
+
+    #[tokio::test]
+    async fn directory_mirrors_verify_pins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("example.com")).unwrap();
+        std::fs::write(dir.path().join("example.com/m.yaml"), "a: 1\n").unwrap();
+        let mut opts = FetchOptions::new(dir.path().join("cache"));
+        opts.mirror = Some(Mirror::Dir(dir.path().to_path_buf()));
+        let f = Fetcher::new(opts).unwrap();
+        let ok = f.fetch("https://example.com/m.yaml", None).await.unwrap();
+        assert_eq!(ok.sha256, super::super::sha256_hex(b"a: 1\n"));
+        let bad = f.fetch("https://example.com/m.yaml", Some(&"0".repeat(64))).await.unwrap_err();
+        assert!(matches!(bad, SourceError::Checksum { .. }));
+        let missing = f.fetch("https://example.com/nope.yaml", None).await.unwrap_err();
+        assert_eq!(missing.exit_code(), crate::ExitCode::Artifact);
+    }
+}

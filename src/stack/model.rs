@@ -1,0 +1,161 @@
+//! The stack file format: what users write in `landscape.yaml`, and what the built-in
+//! profiles and component catalog under `stacks/` are written in.
+//!
+//! One format serves all three so that anything a built-in profile does, a user stack can
+//! do too. Every struct denies unknown fields: a typo is an error with file, line and
+//! column, never a silently ignored setting.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::tree::{OrderedMap, Tree};
+
+/// A stack file: a built-in profile, or a user's `landscape.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StackFile {
+    /// The stack's name: labels every object it installs. Defaults to the profile's name.
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    /// A built-in profile this stack starts from.
+    pub extends: Option<Spanned<String>>,
+    /// Components of the base profile to leave out.
+    #[serde(default)]
+    pub disable: Vec<Spanned<String>>,
+    /// Components: catalog components (by name, with overrides) or new ones.
+    #[serde(default)]
+    pub components: OrderedMap<ComponentEntry>,
+}
+
+/// One component as written in a stack file or the catalog. Every field is optional: an
+/// entry for a catalog component only states what it changes.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentEntry {
+    pub category: Option<Category>,
+    /// The upstream version this component installs (informational; shown by `profiles`).
+    pub version: Option<String>,
+    /// The namespace its namespaced objects go to when they name none.
+    pub namespace: Option<String>,
+    pub description: Option<String>,
+    /// Other components that must be healthy before this one starts.
+    pub needs: Option<Vec<Spanned<String>>>,
+    /// Marks the cluster network (CNI): every other component needs it, and its gate waits
+    /// for its DaemonSets on every node and every node Ready.
+    pub cni: Option<bool>,
+    pub sources: Option<Vec<Spanned<SourceSpec>>>,
+    /// Values for the component's templates and charts (deep-merged over the defaults).
+    pub values: Option<Tree>,
+    /// Dotted value paths the user must give (bucket names, Git URLs…).
+    pub required: Option<Vec<RequiredValue>>,
+    /// Readiness rules for this component's own custom resources.
+    pub readiness: Option<Vec<ReadinessRule>>,
+    /// How long the component may take to apply and become healthy, e.g. `5m`.
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// What a component is for; the columns of the profile table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Networking,
+    Delivery,
+    Observability,
+    Security,
+    Storage,
+    Backup,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::Networking,
+        Category::Delivery,
+        Category::Observability,
+        Category::Security,
+        Category::Storage,
+        Category::Backup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Networking => "networking",
+            Category::Delivery => "delivery",
+            Category::Observability => "observability",
+            Category::Security => "security",
+            Category::Storage => "storage",
+            Category::Backup => "backup",
+        }
+    }
+}
+
+/// Where a component's objects come from. Exactly one of the kinds is set.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SourceSpec {
+    /// A manifest downloaded from a URL (through the mirror when one is set).
+    pub url: Option<String>,
+    /// The expected sha256 of the downloaded manifest.
+    pub sha256: Option<String>,
+    /// A local manifest file, relative to the stack file.
+    pub file: Option<PathBuf>,
+    /// A template folder embedded in landscape (`templates/<name>`).
+    pub template: Option<String>,
+    /// A local folder of handlebars templates, relative to the stack file.
+    pub template_dir: Option<PathBuf>,
+    /// A Helm chart, rendered with `helm template`.
+    pub chart: Option<ChartSpec>,
+    /// Move every namespaced object of a `url` or `file` manifest into the component's
+    /// namespace, and the references to the old one with them (ServiceAccount subjects of
+    /// role bindings, webhook and APIService services) — what kustomize's `namespace:` does.
+    /// For upstream manifests that hard-code a namespace.
+    #[serde(default)]
+    pub set_namespace: bool,
+}
+
+/// A Helm chart source.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChartSpec {
+    /// The chart repository (the folder holding index.yaml).
+    pub repository: String,
+    pub name: String,
+    pub version: String,
+    /// The release name (defaults to the component's name).
+    pub release: Option<String>,
+    /// Helm values as a handlebars template producing YAML; the component's values are in
+    /// scope. The component's `chart` value is merged over the result.
+    pub values: Option<String>,
+}
+
+/// A value the user must supply, with a hint on what it is.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequiredValue {
+    pub path: String,
+    pub description: String,
+}
+
+/// How to tell that a custom resource is ready, when its kind follows no convention
+/// landscape knows.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReadinessRule {
+    pub kind: String,
+    /// The API group; any group when left out.
+    pub group: Option<String>,
+    /// One object only; every object of the kind when left out.
+    pub name: Option<String>,
+    /// A condition type that must be `True`.
+    pub condition: Option<String>,
+    /// A field, as a dotted path (`status.phase`), that must equal `equals`.
+    pub field: Option<String>,
+    pub equals: Option<serde_json::Value>,
+    /// Values of `field` that mean the object failed (stop waiting).
+    #[serde(default)]
+    pub failed: Vec<serde_json::Value>,
+    /// Do not wait for these objects at all (ready by existing).
+    #[serde(default)]
+    pub ignore: bool,
+}
