@@ -11,22 +11,32 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("`{text}` is not a duration (examples: 90s, 5m, 1h30m)"));
+            return Err(format!(
+                "`{text}` is not a duration (examples: 90s, 5m, 1h30m)"
+            ));
         }
         let number: u64 = rest[..digits]
             .parse()
             .map_err(|_| format!("`{text}`: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let part = match &rest[..unit_len] {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),
             "m" => Duration::from_secs(number * 60),
             "h" => Duration::from_secs(number * 3600),
             "" => return Err(format!("`{text}` needs a unit (ms, s, m or h)")),
-            other => return Err(format!("`{text}`: unknown unit `{other}` (use ms, s, m or h)")),
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}` (use ms, s, m or h)"
+                ));
+            }
         };
         total += part;
         rest = &rest[unit_len..];

@@ -15,8 +15,10 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
-            err.downcast_ref::<landscape::Error>()
-                .map_or(landscape::ExitCode::InvalidInput, landscape::Error::exit_code)
+            err.downcast_ref::<landscape::Error>().map_or(
+                landscape::ExitCode::InvalidInput,
+                landscape::Error::exit_code,
+            )
         }
     };
     std::process::ExitCode::from(code.code() as u8)

@@ -63,11 +63,17 @@ impl Object {
     }
 
     pub fn api_version(&self) -> &str {
-        self.0.get("apiVersion").and_then(Value::as_str).unwrap_or_default()
+        self.0
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     pub fn kind(&self) -> &str {
-        self.0.get("kind").and_then(Value::as_str).unwrap_or_default()
+        self.0
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The API group: empty for the core group (`apiVersion: v1`).
@@ -84,7 +90,8 @@ impl Object {
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.pointer_str("/metadata/namespace").filter(|ns| !ns.is_empty())
+        self.pointer_str("/metadata/namespace")
+            .filter(|ns| !ns.is_empty())
     }
 
     pub fn key(&self) -> ObjectKey {
@@ -135,7 +142,9 @@ impl Object {
     }
 
     pub fn is_terminating(&self) -> bool {
-        self.0.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+        self.0
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|v| !v.is_null())
     }
 
     /// The `status.conditions` entry of the given type.
@@ -150,7 +159,10 @@ impl Object {
 
     fn metadata_mut(&mut self) -> &mut Map<String, Value> {
         let root = ensure_object(&mut self.0);
-        ensure_object(root.entry("metadata").or_insert_with(|| Value::Object(Map::new())))
+        ensure_object(
+            root.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new())),
+        )
     }
 
     pub fn set_namespace(&mut self, namespace: &str) {
@@ -160,14 +172,19 @@ impl Object {
 
     pub fn set_label(&mut self, key: &str, value: &str) {
         let meta = self.metadata_mut();
-        let labels = ensure_object(meta.entry("labels").or_insert_with(|| Value::Object(Map::new())));
+        let labels = ensure_object(
+            meta.entry("labels")
+                .or_insert_with(|| Value::Object(Map::new())),
+        );
         labels.insert(key.to_string(), Value::String(value.to_string()));
     }
 
     pub fn set_annotation(&mut self, key: &str, value: &str) {
         let meta = self.metadata_mut();
-        let annotations =
-            ensure_object(meta.entry("annotations").or_insert_with(|| Value::Object(Map::new())));
+        let annotations = ensure_object(
+            meta.entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new())),
+        );
         annotations.insert(key.to_string(), Value::String(value.to_string()));
     }
 
@@ -246,7 +263,8 @@ mod tests {
         assert_eq!(obj.group(), "apps");
         assert_eq!(obj.version(), "v1");
         assert_eq!(obj.key().to_string(), "Deployment.apps shop/web");
-        let core = Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}));
+        let core =
+            Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}));
         assert_eq!(core.key().to_string(), "Namespace shop");
         assert!(core.is_namespace());
     }

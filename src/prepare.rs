@@ -19,7 +19,10 @@ pub struct SourceSettings {
 
 impl SourceSettings {
     pub fn fetcher(&self) -> Result<Fetcher, crate::Error> {
-        let cache = self.cache_dir.clone().unwrap_or_else(source::default_cache_dir);
+        let cache = self
+            .cache_dir
+            .clone()
+            .unwrap_or_else(source::default_cache_dir);
         let mut opts = FetchOptions::new(cache);
         if let Some(m) = &self.mirror {
             opts.mirror = Some(Mirror::parse(m)?);

@@ -56,7 +56,12 @@ impl From<serde_saphyr::Error> for YamlError {
             Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
             _ => plain,
         };
-        let message = message.lines().next().unwrap_or_default().trim().to_string();
+        let message = message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         YamlError { message, position }
     }
 }
@@ -105,7 +110,8 @@ mod tests {
 
     #[test]
     fn multi_document_streams_skip_empty_documents() {
-        let docs: Vec<Value> = from_str_multi("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n").unwrap();
+        let docs: Vec<Value> =
+            from_str_multi("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1]["b"], 2);
     }

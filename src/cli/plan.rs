@@ -22,7 +22,9 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    let c = stack.component(&s.component).expect("planned from the stack");
+                    let c = stack
+                        .component(&s.component)
+                        .expect("planned from the stack");
                     json!({
                         "name": s.component,
                         "order": i + 1,
@@ -58,14 +60,24 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 let needs: Vec<String> = s
                     .needs
                     .iter()
-                    .map(|n| if s.implicit_needs.contains(n) { format!("{n}*") } else { n.clone() })
+                    .map(|n| {
+                        if s.implicit_needs.contains(n) {
+                            format!("{n}*")
+                        } else {
+                            n.clone()
+                        }
+                    })
                     .collect();
                 rows.push([
                     (i + 1).to_string(),
                     s.component.clone(),
                     s.category.as_str().to_string(),
                     s.depth.to_string(),
-                    if needs.is_empty() { "-".into() } else { needs.join(", ") },
+                    if needs.is_empty() {
+                        "-".into()
+                    } else {
+                        needs.join(", ")
+                    },
                 ]);
             }
             print!("{}", landscape::report::table(&rows));

@@ -38,12 +38,22 @@ fn load(name: &str) -> Result<landscape::stack::Stack, landscape::Error> {
 }
 
 fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let mut rows = vec![["PROFILE".to_string(), "COMPONENTS".to_string(), "DESCRIPTION".to_string()]];
+    let mut rows = vec![[
+        "PROFILE".to_string(),
+        "COMPONENTS".to_string(),
+        "DESCRIPTION".to_string(),
+    ]];
     let mut items = Vec::new();
     for name in stack::profile_names() {
         let s = load(&name)?;
-        rows.push([name.clone(), s.components.len().to_string(), s.description.clone().unwrap_or_default()]);
-        items.push(json!({"name": name, "description": s.description, "components": s.components.len()}));
+        rows.push([
+            name.clone(),
+            s.components.len().to_string(),
+            s.description.clone().unwrap_or_default(),
+        ]);
+        items.push(
+            json!({"name": name, "description": s.description, "components": s.components.len()}),
+        );
     }
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&items)?),
@@ -71,16 +81,31 @@ fn show(name: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({"name": s.name, "description": s.description, "categories": categories}))?
+                serde_json::to_string_pretty(
+                    &json!({"name": s.name, "description": s.description, "categories": categories})
+                )?
             );
         }
         Output::Text => {
-            println!("Profile {}: {}\n", s.name, s.description.clone().unwrap_or_default());
-            let mut rows = vec![["CATEGORY".to_string(), "COMPONENT".to_string(), "VERSION".to_string(), "NAMESPACE".to_string()]];
+            println!(
+                "Profile {}: {}\n",
+                s.name,
+                s.description.clone().unwrap_or_default()
+            );
+            let mut rows = vec![[
+                "CATEGORY".to_string(),
+                "COMPONENT".to_string(),
+                "VERSION".to_string(),
+                "NAMESPACE".to_string(),
+            ]];
             for cat in Category::ALL {
                 for (i, c) in by_category(cat).iter().enumerate() {
                     rows.push([
-                        if i == 0 { cat.as_str().to_string() } else { String::new() },
+                        if i == 0 {
+                            cat.as_str().to_string()
+                        } else {
+                            String::new()
+                        },
                         c.name.clone(),
                         c.version.clone().unwrap_or_default(),
                         c.namespace.clone(),

@@ -44,13 +44,22 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
             let folder = dir.join(&r.name);
             std::fs::create_dir_all(&folder)?;
             for (i, obj) in r.objects.iter().enumerate() {
-                let file = folder.join(format!("{:03}-{}-{}.yaml", i + 1, obj.kind().to_lowercase(), obj.name().replace([':', '/'], "_")));
+                let file = folder.join(format!(
+                    "{:03}-{}-{}.yaml",
+                    i + 1,
+                    obj.kind().to_lowercase(),
+                    obj.name().replace([':', '/'], "_")
+                ));
                 std::fs::write(&file, landscape::yaml::to_string(&obj.0))?;
             }
         }
         if global.output == Output::Text {
             let total: usize = prepared.rendered.iter().map(|r| r.objects.len()).sum();
-            eprintln!("wrote {total} objects of {} components to {}", prepared.rendered.len(), dir.display());
+            eprintln!(
+                "wrote {total} objects of {} components to {}",
+                prepared.rendered.len(),
+                dir.display()
+            );
         }
         return Ok(ExitCode::Success);
     }

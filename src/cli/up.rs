@@ -36,9 +36,9 @@ pub struct UpArgs {
 pub fn sink(global: &GlobalArgs) -> Box<dyn Sink> {
     match global.output {
         Output::Json => Box::new(JsonSink::stdout()),
-        Output::Text if std::io::stderr().is_terminal() => {
-            Box::new(TerminalSink::new(!global.no_color && std::env::var_os("NO_COLOR").is_none()))
-        }
+        Output::Text if std::io::stderr().is_terminal() => Box::new(TerminalSink::new(
+            !global.no_color && std::env::var_os("NO_COLOR").is_none(),
+        )),
         Output::Text => Box::new(PlainSink::stderr()),
     }
 }
@@ -47,7 +47,9 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
     let request = args.stack.request();
     // Input errors come before cluster errors: check the stack before connecting.
     landscape::prepare::load(&request)?;
-    let cluster = Cluster::connect(&args.kube.cluster_args()).await.map_err(landscape::Error::from)?;
+    let cluster = Cluster::connect(&args.kube.cluster_args())
+        .await
+        .map_err(landscape::Error::from)?;
     let prepared = landscape::prepare::prepare(
         &request,
         &args.source.settings(),
@@ -55,7 +57,13 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         args.source.image_registry.clone(),
     )
     .await?;
-    engine::preflight(&prepared.stack, &prepared.plan, &prepared.rendered, &cluster).map_err(landscape::Error::from)?;
+    engine::preflight(
+        &prepared.stack,
+        &prepared.plan,
+        &prepared.rendered,
+        &cluster,
+    )
+    .map_err(landscape::Error::from)?;
     let sink = sink(global);
     let opts = RunOptions {
         timeout: args.timeout,
@@ -64,7 +72,15 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         },
         force_conflicts: args.force_conflicts,
     };
-    let result = engine::up(&prepared.stack, &prepared.plan, &prepared.rendered, &cluster, sink.as_ref(), &opts).await;
+    let result = engine::up(
+        &prepared.stack,
+        &prepared.plan,
+        &prepared.rendered,
+        &cluster,
+        sink.as_ref(),
+        &opts,
+    )
+    .await;
     let summary = match &result {
         Ok(s) => s,
         Err(engine::RunError::Failed { summary, .. }) => summary,

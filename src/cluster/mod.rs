@@ -33,8 +33,13 @@ pub struct ClusterArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("cannot load the kubeconfig{}: {message} (hint: pass --kubeconfig PATH or set KUBECONFIG)", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
-    Kubeconfig { path: Option<PathBuf>, message: String },
-    #[error("cannot reach the cluster at {server}: {message} (hint: check --kubeconfig and --context, and that the API server is running)")]
+    Kubeconfig {
+        path: Option<PathBuf>,
+        message: String,
+    },
+    #[error(
+        "cannot reach the cluster at {server}: {message} (hint: check --kubeconfig and --context, and that the API server is running)"
+    )]
     Unreachable { server: String, message: String },
     #[error("{action} {object}: {message}")]
     Api {
@@ -140,10 +145,13 @@ impl Cluster {
             path: args.kubeconfig.clone(),
             message: error_chain(&e),
         })?;
-        let version = client.apiserver_version().await.map_err(|e| ClusterError::Unreachable {
-            server: server.clone(),
-            message: error_chain(&e),
-        })?;
+        let version = client
+            .apiserver_version()
+            .await
+            .map_err(|e| ClusterError::Unreachable {
+                server: server.clone(),
+                message: error_chain(&e),
+            })?;
         let cluster = Cluster {
             client,
             server,
@@ -223,7 +231,13 @@ impl Cluster {
             .filter(|((g, _, k), _)| g == group && k == kind)
             .map(|(_, r)| r)
             .collect();
-        found.sort_by_key(|r| (r.api.version.contains("alpha"), r.api.version.contains("beta"), r.api.version.clone()));
+        found.sort_by_key(|r| {
+            (
+                r.api.version.contains("alpha"),
+                r.api.version.contains("beta"),
+                r.api.version.clone(),
+            )
+        });
         found.first().map(|r| (*r).clone())
     }
 
@@ -233,7 +247,11 @@ impl Cluster {
         let mut api_versions: Vec<String> = Vec::new();
         let mut resources = Vec::new();
         for ((group, version, kind), r) in map.iter() {
-            let gv = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
+            let gv = if group.is_empty() {
+                version.clone()
+            } else {
+                format!("{group}/{version}")
+            };
             api_versions.push(gv.clone());
             api_versions.push(format!("{gv}/{kind}"));
             resources.push((group.clone(), kind.clone(), r.namespaced));
@@ -282,7 +300,11 @@ impl Cluster {
             params = params.dry_run();
         }
         let body = apply_body(obj);
-        let action = if opts.dry_run { "dry-run apply" } else { "apply" };
+        let action = if opts.dry_run {
+            "dry-run apply"
+        } else {
+            "apply"
+        };
         let applied = api
             .patch(obj.name(), &params, &Patch::Apply(&body))
             .await
@@ -296,7 +318,8 @@ impl Cluster {
             Some(r) => r,
             None => return Ok(None),
         };
-        self.get_with(&resource, obj.namespace(), obj.name(), &obj.key()).await
+        self.get_with(&resource, obj.namespace(), obj.name(), &obj.key())
+            .await
     }
 
     /// The live object named by `key`, at any served version of its kind.
@@ -304,7 +327,8 @@ impl Cluster {
         let Some(resource) = self.resource_any_version(&key.group, &key.kind) else {
             return Ok(None);
         };
-        self.get_with(&resource, key.namespace.as_deref(), &key.name, key).await
+        self.get_with(&resource, key.namespace.as_deref(), &key.name, key)
+            .await
     }
 
     async fn get_with(
@@ -343,8 +367,15 @@ impl Cluster {
             namespace: namespace.map(str::to_string),
             name: format!("(selector {selector})"),
         };
-        let list = api.list(&params).await.map_err(|e| api_error("list", &key, e))?;
-        Ok(list.items.into_iter().map(to_object).collect())
+        let list = api
+            .list(&params)
+            .await
+            .map_err(|e| api_error("list", &key, e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| typed(to_object(o), &resource))
+            .collect())
     }
 
     /// Lists with a field selector (events of one object).
@@ -369,7 +400,11 @@ impl Cluster {
             .list(&ListParams::default().fields(fields))
             .await
             .map_err(|e| api_error("list", &key, e))?;
-        Ok(list.items.into_iter().map(to_object).collect())
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| typed(to_object(o), &resource))
+            .collect())
     }
 
     /// Deletes an object (background propagation). Returns false if it was already gone.
@@ -382,7 +417,11 @@ impl Cluster {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = api_error("delete", key, e);
-                if err.is_not_found() { Ok(false) } else { Err(err) }
+                if err.is_not_found() {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
             }
         }
     }
@@ -392,7 +431,10 @@ impl Cluster {
         let req = http::Request::get(path)
             .body(Vec::new())
             .map_err(|e| ClusterError::Other(e.to_string()))?;
-        self.client.request::<Value>(req).await.map_err(|e| ClusterError::Other(error_chain(&e)))
+        self.client
+            .request::<Value>(req)
+            .await
+            .map_err(|e| ClusterError::Other(error_chain(&e)))
     }
 
     /// The GroupVersionKind of an object, for messages.
@@ -405,7 +447,13 @@ impl Cluster {
 fn apply_body(obj: &Object) -> Value {
     let mut body = obj.0.clone();
     if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"] {
+        for field in [
+            "managedFields",
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+        ] {
             meta.remove(field);
         }
     }
@@ -413,6 +461,19 @@ fn apply_body(obj: &Object) -> Value {
         map.remove("status");
     }
     body
+}
+
+/// List items come without apiVersion and kind; put them back so every object knows what
+/// it is.
+fn typed(mut obj: Object, resource: &Resource) -> Object {
+    if let Some(map) = obj.0.as_object_mut() {
+        map.insert(
+            "apiVersion".into(),
+            Value::String(resource.api.api_version.clone()),
+        );
+        map.insert("kind".into(), Value::String(resource.api.kind.clone()));
+    }
+    obj
 }
 
 fn to_object(d: DynamicObject) -> Object {

@@ -67,7 +67,9 @@ const PARALLEL_APPLIES: usize = 8;
 pub fn foreign_owner(live: &Object, stack: &str) -> Option<String> {
     match (live.label(labels::MANAGED_BY), live.label(labels::STACK)) {
         (Some(labels::MANAGED_BY_VALUE), Some(s)) if s == stack => None,
-        (Some(labels::MANAGED_BY_VALUE), Some(s)) => Some(format!("owned by the landscape stack `{s}`")),
+        (Some(labels::MANAGED_BY_VALUE), Some(s)) => {
+            Some(format!("owned by the landscape stack `{s}`"))
+        }
         (Some(tool), _) => Some(format!("managed by `{tool}`")),
         (None, _) => {
             let managers: Vec<&str> = live
@@ -80,13 +82,21 @@ pub fn foreign_owner(live: &Object, stack: &str) -> Option<String> {
             if managers.is_empty() {
                 Some("not managed by landscape".to_string())
             } else {
-                Some(format!("not managed by landscape (field managers: {})", managers.join(", ")))
+                Some(format!(
+                    "not managed by landscape (field managers: {})",
+                    managers.join(", ")
+                ))
             }
         }
     }
 }
 
-pub async fn apply_component(ctx: &Ctx<'_>, component: &str, objects: &[Object], deadline: Instant) -> Result<Applied, ApplyFailure> {
+pub async fn apply_component(
+    ctx: &Ctx<'_>,
+    component: &str,
+    objects: &[Object],
+    deadline: Instant,
+) -> Result<Applied, ApplyFailure> {
     let mut sorted: Vec<&Object> = objects.iter().collect();
     sorted.sort_by_key(|o| order::rank(o));
     let (crds, rest): (Vec<&Object>, Vec<&Object>) = sorted.into_iter().partition(|o| o.is_crd());
@@ -100,7 +110,10 @@ pub async fn apply_component(ctx: &Ctx<'_>, component: &str, objects: &[Object],
     let mut start = 0;
     while start < rest.len() {
         let r = order::rank(rest[start]);
-        let end = rest[start..].iter().position(|o| order::rank(o) != r).map_or(rest.len(), |n| start + n);
+        let end = rest[start..]
+            .iter()
+            .position(|o| order::rank(o) != r)
+            .map_or(rest.len(), |n| start + n);
         let batch = &rest[start..end];
         ensure_kinds_served(ctx, component, batch, deadline).await?;
         apply_batch(ctx, batch, deadline, &mut applied).await?;
@@ -109,7 +122,12 @@ pub async fn apply_component(ctx: &Ctx<'_>, component: &str, objects: &[Object],
     Ok(applied)
 }
 
-async fn apply_batch(ctx: &Ctx<'_>, batch: &[&Object], deadline: Instant, applied: &mut Applied) -> Result<(), ApplyFailure> {
+async fn apply_batch(
+    ctx: &Ctx<'_>,
+    batch: &[&Object],
+    deadline: Instant,
+    applied: &mut Applied,
+) -> Result<(), ApplyFailure> {
     let results: Vec<Result<(Change, Object), ApplyFailure>> = stream::iter(batch.iter().copied())
         .map(|obj| apply_one(ctx, obj, deadline))
         .buffered(PARALLEL_APPLIES)
@@ -139,13 +157,20 @@ enum Attempt {
 
 /// Applies one object with retries; tells created, configured and unchanged apart by the
 /// live object's resourceVersion before and after.
-async fn apply_one(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<(Change, Object), ApplyFailure> {
+async fn apply_one(
+    ctx: &Ctx<'_>,
+    obj: &Object,
+    deadline: Instant,
+) -> Result<(Change, Object), ApplyFailure> {
     let mut delay = Duration::from_millis(250);
     loop {
         match try_apply(ctx, obj).await {
             Ok(Attempt::Done(change, result)) => return Ok((change, result)),
             Ok(Attempt::Conflict(owner)) => {
-                return Err(ApplyFailure::Conflict { object: obj.key(), owner });
+                return Err(ApplyFailure::Conflict {
+                    object: obj.key(),
+                    owner,
+                });
             }
             Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
                 tracing::debug!("retrying {}: {e}", obj.key());
@@ -172,7 +197,16 @@ async fn try_apply(ctx: &Ctx<'_>, obj: &Object) -> Result<Attempt, ClusterError>
             return Ok(Attempt::Conflict(owner));
         }
     }
-    let result = ctx.cluster.apply(obj, ApplyOptions { dry_run: false, force: true }).await?;
+    let result = ctx
+        .cluster
+        .apply(
+            obj,
+            ApplyOptions {
+                dry_run: false,
+                force: true,
+            },
+        )
+        .await?;
     let change = match &live {
         None => Change::Created,
         Some(l) if l.resource_version() == result.resource_version() => Change::Unchanged,
@@ -183,15 +217,22 @@ async fn try_apply(ctx: &Ctx<'_>, obj: &Object) -> Result<Attempt, ClusterError>
 
 /// Waits until every CRD is Established and its kind is served (discovery lags behind the
 /// Established condition, with no condition of its own to wait for).
-async fn wait_for_crds(ctx: &Ctx<'_>, component: &str, crds: &[&Object], deadline: Instant) -> Result<(), ApplyFailure> {
+async fn wait_for_crds(
+    ctx: &Ctx<'_>,
+    component: &str,
+    crds: &[&Object],
+    deadline: Instant,
+) -> Result<(), ApplyFailure> {
     let mut last_reason = String::new();
     loop {
         let mut pending = Vec::new();
         for crd in crds {
             let live = ctx.cluster.get(crd).await.map_err(ApplyFailure::Api)?;
-            let health = live.as_ref().map_or(health::Health::Progressing("not found".into()), |l| {
-                health::assess(l, &[], &ctx.opts.health)
-            });
+            let health = live
+                .as_ref()
+                .map_or(health::Health::Progressing("not found".into()), |l| {
+                    health::assess(l, &[], &ctx.opts.health)
+                });
             match health {
                 health::Health::Ready => {
                     let group = crd.pointer_str("/spec/group").unwrap_or_default();
@@ -201,7 +242,10 @@ async fn wait_for_crds(ctx: &Ctx<'_>, component: &str, crds: &[&Object], deadlin
                     }
                 }
                 health::Health::Failed(r) => {
-                    return Err(ApplyFailure::Api(ClusterError::Other(format!("CRD {}: {r}", crd.name()))));
+                    return Err(ApplyFailure::Api(ClusterError::Other(format!(
+                        "CRD {}: {r}",
+                        crd.name()
+                    ))));
                 }
                 health::Health::Progressing(r) => pending.push(format!("{} ({r})", crd.name())),
             }
@@ -210,7 +254,10 @@ async fn wait_for_crds(ctx: &Ctx<'_>, component: &str, crds: &[&Object], deadlin
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(ApplyFailure::Timeout(format!("waiting for CRDs: {}", pending.join(", "))));
+            return Err(ApplyFailure::Timeout(format!(
+                "waiting for CRDs: {}",
+                pending.join(", ")
+            )));
         }
         let reason = format!("CRDs: {}", pending.join(", "));
         if reason != last_reason {
@@ -222,14 +269,22 @@ async fn wait_for_crds(ctx: &Ctx<'_>, component: &str, crds: &[&Object], deadlin
             last_reason = reason;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        ctx.cluster.refresh_discovery().await.map_err(ApplyFailure::Api)?;
+        ctx.cluster
+            .refresh_discovery()
+            .await
+            .map_err(ApplyFailure::Api)?;
     }
 }
 
 /// Custom resources whose kind no CRD in the stack defines are created at run time by an
 /// operator (Gatekeeper's constraint kinds): wait for the API server to serve them, and
 /// say what is awaited.
-async fn ensure_kinds_served(ctx: &Ctx<'_>, component: &str, batch: &[&Object], deadline: Instant) -> Result<(), ApplyFailure> {
+async fn ensure_kinds_served(
+    ctx: &Ctx<'_>,
+    component: &str,
+    batch: &[&Object],
+    deadline: Instant,
+) -> Result<(), ApplyFailure> {
     let mut last_reason = String::new();
     loop {
         let mut missing: Vec<String> = batch
@@ -261,6 +316,9 @@ async fn ensure_kinds_served(ctx: &Ctx<'_>, component: &str, batch: &[&Object], 
             last_reason = reason;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        ctx.cluster.refresh_discovery().await.map_err(ApplyFailure::Api)?;
+        ctx.cluster
+            .refresh_discovery()
+            .await
+            .map_err(ApplyFailure::Api)?;
     }
 }

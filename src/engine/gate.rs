@@ -55,8 +55,10 @@ pub async fn wait_healthy(
                 });
             }
         };
-        let failed: Vec<&(Object, Health)> = statuses.iter().filter(|(_, h)| h.is_failed()).collect();
-        let waiting: Vec<&(Object, Health)> = statuses.iter().filter(|(_, h)| !h.is_ready()).collect();
+        let failed: Vec<&(Object, Health)> =
+            statuses.iter().filter(|(_, h)| h.is_failed()).collect();
+        let waiting: Vec<&(Object, Health)> =
+            statuses.iter().filter(|(_, h)| !h.is_ready()).collect();
         if waiting.is_empty() && extra.is_none() {
             return Ok(());
         }
@@ -80,12 +82,20 @@ pub async fn wait_healthy(
             }
             let timeout = crate::duration::format(component.timeout);
             return Err(GateFailure {
-                error: format!("not healthy within the timeout ({timeout}); {} not ready", not_ready.len()),
+                error: format!(
+                    "not healthy within the timeout ({timeout}); {} not ready",
+                    not_ready.len()
+                ),
                 not_ready,
             });
         }
         let reason = match waiting.first() {
-            Some((obj, h)) if waiting.len() > 1 => format!("{}: {} (and {} more)", obj.key(), h.reason(), waiting.len() - 1),
+            Some((obj, h)) if waiting.len() > 1 => format!(
+                "{}: {} (and {} more)",
+                obj.key(),
+                h.reason(),
+                waiting.len() - 1
+            ),
             Some((obj, h)) => format!("{}: {}", obj.key(), h.reason()),
             None => extra.clone().unwrap_or_default(),
         };
@@ -139,7 +149,10 @@ async fn check(
     let mut statuses = Vec::new();
     for (desired, live) in gated.iter().zip(lives) {
         let Some(live) = live? else {
-            statuses.push(((*desired).clone(), Health::Progressing("does not exist (deleted after apply?)".into())));
+            statuses.push((
+                (*desired).clone(),
+                Health::Progressing("does not exist (deleted after apply?)".into()),
+            ));
             continue;
         };
         let mut h = if live.is_webhook_configuration() {
@@ -149,7 +162,10 @@ async fn check(
                 states.insert((ns, svc), state);
             }
             health::webhook_configuration(&live, &|ns, svc| {
-                states.get(&(ns.to_string(), svc.to_string())).cloned().unwrap_or(EndpointState::ServiceMissing)
+                states
+                    .get(&(ns.to_string(), svc.to_string()))
+                    .cloned()
+                    .unwrap_or(EndpointState::ServiceMissing)
             })
         } else {
             health::assess(&live, &component.readiness, &ctx.opts.health)
@@ -167,8 +183,14 @@ async fn check(
 }
 
 /// Whether a Service exists and has at least one ready endpoint.
-async fn endpoint_state(cluster: &Cluster, namespace: &str, service: &str) -> Result<EndpointState, ClusterError> {
-    let svc = Object(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace}}));
+async fn endpoint_state(
+    cluster: &Cluster,
+    namespace: &str,
+    service: &str,
+) -> Result<EndpointState, ClusterError> {
+    let svc = Object(
+        serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace}}),
+    );
     if cluster.get(&svc).await?.is_none() {
         return Ok(EndpointState::ServiceMissing);
     }
@@ -187,7 +209,11 @@ async fn endpoint_state(cluster: &Cluster, namespace: &str, service: &str) -> Re
             .flatten()
             .any(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
     });
-    Ok(if ready { EndpointState::Ready } else { EndpointState::NoReadyEndpoints })
+    Ok(if ready {
+        EndpointState::Ready
+    } else {
+        EndpointState::NoReadyEndpoints
+    })
 }
 
 /// For each object that is not ready: its rule's reason, its recent Warning events, and
@@ -202,7 +228,11 @@ async fn diagnose(cluster: &Cluster, waiting: &[&(Object, Health)]) -> Vec<NotRe
                 .list("v1", "Pod", obj.namespace(), &selector)
                 .await
                 .unwrap_or_default();
-            for pod in found.iter().filter(|p| !health::assess(p, &[], &Default::default()).is_ready()).take(5) {
+            for pod in found
+                .iter()
+                .filter(|p| !health::assess(p, &[], &Default::default()).is_ready())
+                .take(5)
+            {
                 let ph = health::assess(pod, &[], &Default::default());
                 pods.push(format!("{}: {}", pod.name(), ph.reason()));
                 for e in warning_events(cluster, pod).await {
@@ -223,7 +253,13 @@ async fn diagnose(cluster: &Cluster, waiting: &[&(Object, Health)]) -> Vec<NotRe
 
 /// A label selector for a workload's pods (`a=b,c=d`), from `spec.selector.matchLabels`.
 fn pod_selector(obj: &Object) -> Option<String> {
-    let kinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"];
+    let kinds = [
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+    ];
     if !kinds.contains(&obj.kind()) {
         return None;
     }
@@ -237,9 +273,16 @@ fn pod_selector(obj: &Object) -> Option<String> {
 
 /// The three most recent Warning events about an object: "Reason: message".
 async fn warning_events(cluster: &Cluster, obj: &Object) -> Vec<String> {
-    let mut fields = format!("involvedObject.name={},involvedObject.kind={}", obj.name(), obj.kind());
+    let mut fields = format!(
+        "involvedObject.name={},involvedObject.kind={}",
+        obj.name(),
+        obj.kind()
+    );
     fields.push_str(",type=Warning");
-    let Ok(mut events) = cluster.list_fields("v1", "Event", obj.namespace(), &fields).await else {
+    let Ok(mut events) = cluster
+        .list_fields("v1", "Event", obj.namespace(), &fields)
+        .await
+    else {
         return Vec::new();
     };
     let stamp = |e: &Object| {

@@ -21,7 +21,9 @@ use crate::health::HealthOptions;
 use crate::object::Object;
 use crate::plan::Plan;
 use crate::render::RenderedComponent;
-use crate::report::{ComponentSummary, Event, FailureClass, NotReady, PlannedComponent, Sink, Summary};
+use crate::report::{
+    ComponentSummary, Event, FailureClass, NotReady, PlannedComponent, Sink, Summary,
+};
 use crate::stack::Stack;
 
 /// Settings of one run.
@@ -87,12 +89,20 @@ enum State {
 /// Checks, before the first write, that every object's kind is or will be served: by the
 /// cluster, or by a CRD in the stack that the object's component needs (directly or not).
 /// Kinds in groups whose CRDs operators create at run time are exempt.
-pub fn preflight(stack: &Stack, plan: &Plan, rendered: &[RenderedComponent], cluster: &Cluster) -> Result<(), RunError> {
+pub fn preflight(
+    stack: &Stack,
+    plan: &Plan,
+    rendered: &[RenderedComponent],
+    cluster: &Cluster,
+) -> Result<(), RunError> {
     let mut crd_owner: BTreeMap<(String, String), String> = BTreeMap::new();
     for r in rendered {
         for o in r.objects.iter().filter(|o| o.is_crd()) {
             let group = o.pointer_str("/spec/group").unwrap_or_default().to_string();
-            let kind = o.pointer_str("/spec/names/kind").unwrap_or_default().to_string();
+            let kind = o
+                .pointer_str("/spec/names/kind")
+                .unwrap_or_default()
+                .to_string();
             crd_owner.insert((group, kind), r.name.clone());
         }
     }
@@ -123,7 +133,11 @@ pub fn preflight(stack: &Stack, plan: &Plan, rendered: &[RenderedComponent], clu
         }
     }
     let _ = stack;
-    if problems.is_empty() { Ok(()) } else { Err(RunError::Preflight(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Preflight(problems))
+    }
 }
 
 fn ancestors(plan: &Plan, component: &str) -> BTreeSet<String> {
@@ -179,8 +193,15 @@ pub async fn up(
     };
     sink.emit(&plan_event(stack, plan));
 
-    let objects: BTreeMap<&str, &[Object]> = rendered.iter().map(|r| (r.name.as_str(), r.objects.as_slice())).collect();
-    let mut states: BTreeMap<String, State> = plan.steps.iter().map(|s| (s.component.clone(), State::Pending)).collect();
+    let objects: BTreeMap<&str, &[Object]> = rendered
+        .iter()
+        .map(|r| (r.name.as_str(), r.objects.as_slice()))
+        .collect();
+    let mut states: BTreeMap<String, State> = plan
+        .steps
+        .iter()
+        .map(|s| (s.component.clone(), State::Pending))
+        .collect();
     let mut summaries: BTreeMap<String, ComponentSummary> = BTreeMap::new();
     let mut running = FuturesUnordered::new();
     let mut started_set: BTreeSet<String> = BTreeSet::new();
@@ -207,8 +228,13 @@ pub async fn up(
             }
             if step.needs.iter().all(|n| states[n] == State::Healthy) {
                 started_set.insert(step.component.clone());
-                let component = stack.component(&step.component).expect("planned from the stack");
-                let objs = objects.get(step.component.as_str()).copied().unwrap_or_default();
+                let component = stack
+                    .component(&step.component)
+                    .expect("planned from the stack");
+                let objs = objects
+                    .get(step.component.as_str())
+                    .copied()
+                    .unwrap_or_default();
                 let deadline = match run_deadline {
                     Some(d) => d.min(Instant::now() + component.timeout),
                     None => Instant::now() + component.timeout,
@@ -224,7 +250,9 @@ pub async fn up(
         let progressed_by_skips = plan.steps.iter().any(|s| {
             states[&s.component] == State::Pending
                 && !started_set.contains(&s.component)
-                && s.needs.iter().any(|n| matches!(states[n], State::Failed(_) | State::Skipped))
+                && s.needs
+                    .iter()
+                    .any(|n| matches!(states[n], State::Failed(_) | State::Skipped))
         });
         if progressed_by_skips {
             continue;
@@ -245,24 +273,32 @@ pub async fn up(
             if let State::Failed(class) = state {
                 failed.push((s.component.clone(), *class));
             }
-            summaries.remove(&s.component).unwrap_or_else(|| ComponentSummary {
-                name: s.component.clone(),
-                state: match state {
-                    State::Skipped => "skipped".into(),
-                    _ => "not-started".into(),
-                },
-                created: 0,
-                configured: 0,
-                unchanged: 0,
-                pruned: 0,
-                duration_ms: 0,
-            })
+            summaries
+                .remove(&s.component)
+                .unwrap_or_else(|| ComponentSummary {
+                    name: s.component.clone(),
+                    state: match state {
+                        State::Skipped => "skipped".into(),
+                        _ => "not-started".into(),
+                    },
+                    created: 0,
+                    configured: 0,
+                    unchanged: 0,
+                    pruned: 0,
+                    duration_ms: 0,
+                })
         })
         .collect();
     let all_healthy = states.values().all(|s| *s == State::Healthy);
     let summary = Summary {
-        result: if all_healthy { "success".into() } else { "failed".into() },
-        changed: components.iter().any(|c| c.created + c.configured + c.pruned > 0),
+        result: if all_healthy {
+            "success".into()
+        } else {
+            "failed".into()
+        },
+        changed: components
+            .iter()
+            .any(|c| c.created + c.configured + c.pruned > 0),
         components,
         duration_ms: started.elapsed().as_millis() as u64,
     };
@@ -299,7 +335,10 @@ async fn run_component(
         pruned: 0,
         duration_ms: 0,
     };
-    let fail = |summary: &mut ComponentSummary, class: FailureClass, error: String, not_ready: Vec<NotReady>| {
+    let fail = |summary: &mut ComponentSummary,
+                class: FailureClass,
+                error: String,
+                not_ready: Vec<NotReady>| {
         summary.duration_ms = started.elapsed().as_millis() as u64;
         ctx.sink.emit(&Event::Failed {
             component: component.name.clone(),

@@ -49,7 +49,9 @@ const INSTALL_ORDER: &[&str] = &[
 
 /// Built-in API groups: a kind from one of these is never a custom resource.
 fn is_builtin_group(group: &str) -> bool {
-    group.is_empty() || (group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io")) || matches!(group, "apps" | "batch" | "policy" | "autoscaling")
+    group.is_empty()
+        || (group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io"))
+        || matches!(group, "apps" | "batch" | "policy" | "autoscaling")
 }
 
 /// The rank of an object: lower goes first. Objects of equal rank may go in parallel.
@@ -91,8 +93,11 @@ mod tests {
 
     #[test]
     fn webhooks_last_custom_resources_before_them() {
-        let mut objs = vec![
-            o("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+        let mut objs = [
+            o(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration",
+            ),
             o("monitoring.coreos.com/v1", "Prometheus"),
             o("apps/v1", "Deployment"),
             o("v1", "ServiceAccount"),
@@ -100,25 +105,49 @@ mod tests {
         ];
         objs.sort_by_key(rank);
         let kinds: Vec<_> = objs.iter().map(|o| o.kind().to_string()).collect();
-        assert_eq!(kinds, ["ServiceAccount", "Service", "Deployment", "Prometheus", "ValidatingWebhookConfiguration"]);
+        assert_eq!(
+            kinds,
+            [
+                "ServiceAccount",
+                "Service",
+                "Deployment",
+                "Prometheus",
+                "ValidatingWebhookConfiguration"
+            ]
+        );
     }
 
     #[test]
     fn a_custom_kind_named_like_a_builtin_is_custom() {
-        assert_eq!(rank(&o("example.com/v1", "Service")), INSTALL_ORDER.len() + 1);
+        assert_eq!(
+            rank(&o("example.com/v1", "Service")),
+            INSTALL_ORDER.len() + 1
+        );
     }
 
     #[test]
     fn deletion_starts_with_webhooks_and_ends_with_crds_and_namespaces() {
-        let mut objs = vec![
+        let mut objs = [
             o("v1", "Namespace"),
             o("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
             o("apps/v1", "Deployment"),
-            o("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+            o(
+                "admissionregistration.k8s.io/v1",
+                "MutatingWebhookConfiguration",
+            ),
             o("v1", "ConfigMap"),
         ];
         objs.sort_by_key(delete_rank);
         let kinds: Vec<_> = objs.iter().map(|o| o.kind().to_string()).collect();
-        assert_eq!(kinds, ["MutatingWebhookConfiguration", "Deployment", "ConfigMap", "CustomResourceDefinition", "Namespace"]);
+        assert_eq!(
+            kinds,
+            [
+                "MutatingWebhookConfiguration",
+                "Deployment",
+                "ConfigMap",
+                "CustomResourceDefinition",
+                "Namespace"
+            ]
+        );
     }
 }

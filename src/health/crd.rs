@@ -4,7 +4,10 @@ use super::Health;
 use crate::object::Object;
 
 pub fn health(obj: &Object) -> Health {
-    if let Some(c) = obj.condition("NamesAccepted").filter(|c| c.status() == "False") {
+    if let Some(c) = obj
+        .condition("NamesAccepted")
+        .filter(|c| c.status() == "False")
+    {
         return Health::failed(format!("names not accepted: {}", c.message()));
     }
     if let Some(c) = obj.condition("NonStructuralSchema").filter(|c| c.is_true()) {
@@ -12,9 +15,11 @@ pub fn health(obj: &Object) -> Health {
     }
     match obj.condition("Established") {
         Some(c) if c.is_true() => Health::Ready,
-        Some(c) if c.status() == "False" && c.reason() != "Installing" => {
-            Health::failed(format!("not established: {} {}", c.reason(), c.message()).trim().to_string())
-        }
+        Some(c) if c.status() == "False" && c.reason() != "Installing" => Health::failed(
+            format!("not established: {} {}", c.reason(), c.message())
+                .trim()
+                .to_string(),
+        ),
         _ => Health::progressing("not established yet"),
     }
 }

@@ -32,7 +32,9 @@ pub fn by_rule(obj: &Object, rule: &ReadinessRule) -> Health {
         match obj.condition(kind) {
             Some(c) if c.is_true() && fresh(obj, c.observed_generation()) => {}
             Some(c) if c.is_true() => {
-                return Health::progressing(format!("condition {kind}=True describes an older generation"));
+                return Health::progressing(format!(
+                    "condition {kind}=True describes an older generation"
+                ));
             }
             _ => return Health::progressing(generic::describe_condition(obj, kind)),
         }
@@ -46,7 +48,11 @@ pub fn by_rule(obj: &Object, rule: &ReadinessRule) -> Health {
         if let Some(expected) = &rule.equals
             && &actual != expected
         {
-            return Health::progressing(format!("{field} is {}, waiting for {}", show(&actual), show(expected)));
+            return Health::progressing(format!(
+                "{field} is {}, waiting for {}",
+                show(&actual),
+                show(expected)
+            ));
         }
     }
     Health::Ready
@@ -72,7 +78,9 @@ fn fresh(obj: &Object, observed: Option<i64>) -> bool {
 fn require(obj: &Object, kind: &str) -> Option<Health> {
     match obj.condition(kind) {
         Some(c) if c.is_true() && fresh(obj, c.observed_generation()) => None,
-        Some(c) if c.is_true() => Some(Health::progressing(format!("condition {kind}=True describes an older generation"))),
+        Some(c) if c.is_true() => Some(Health::progressing(format!(
+            "condition {kind}=True describes an older generation"
+        ))),
         _ => Some(Health::progressing(generic::describe_condition(obj, kind))),
     }
 }
@@ -93,11 +101,23 @@ pub fn known_or_generic(obj: &Object) -> Health {
             }
             require(obj, "Ready").unwrap_or(Health::Ready)
         }
-        ("cert-manager.io", "Issuer" | "ClusterIssuer") => require(obj, "Ready").unwrap_or(Health::Ready),
+        ("cert-manager.io", "Issuer" | "ClusterIssuer") => {
+            require(obj, "Ready").unwrap_or(Health::Ready)
+        }
         // prometheus-operator writes Available and Reconciled with their own generations.
-        ("monitoring.coreos.com", "Prometheus" | "Alertmanager" | "ThanosRuler" | "PrometheusAgent") => {
-            if let Some(c) = obj.condition("Reconciled").filter(|c| c.status() == "False") {
-                return Health::failed(format!("not reconciled: {} {}", c.reason(), c.message()).trim().to_string());
+        (
+            "monitoring.coreos.com",
+            "Prometheus" | "Alertmanager" | "ThanosRuler" | "PrometheusAgent",
+        ) => {
+            if let Some(c) = obj
+                .condition("Reconciled")
+                .filter(|c| c.status() == "False")
+            {
+                return Health::failed(
+                    format!("not reconciled: {} {}", c.reason(), c.message())
+                        .trim()
+                        .to_string(),
+                );
             }
             require(obj, "Available")
                 .or_else(|| require(obj, "Reconciled"))
@@ -119,24 +139,41 @@ pub fn known_or_generic(obj: &Object) -> Health {
                         .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
                         .map(|e| e.to_string())
                         .collect();
-                    if errors.is_empty() { Health::Ready } else { Health::failed(format!("template errors: {}", errors.join("; "))) }
+                    if errors.is_empty() {
+                        Health::Ready
+                    } else {
+                        Health::failed(format!("template errors: {}", errors.join("; ")))
+                    }
                 }
-                _ => Health::progressing("the constraint kind has not been created yet (status.created)"),
+                _ => Health::progressing(
+                    "the constraint kind has not been created yet (status.created)",
+                ),
             }
         }
         ("ceph.rook.io", "CephCluster") => match obj.pointer_str("/status/phase") {
             Some("Ready") => Health::Ready,
-            Some("Failure") => Health::failed(format!("Ceph cluster failed: {}", obj.pointer_str("/status/message").unwrap_or_default())),
-            Some(phase) => Health::progressing(format!("phase {phase}: {}", obj.pointer_str("/status/message").unwrap_or_default())),
+            Some("Failure") => Health::failed(format!(
+                "Ceph cluster failed: {}",
+                obj.pointer_str("/status/message").unwrap_or_default()
+            )),
+            Some(phase) => Health::progressing(format!(
+                "phase {phase}: {}",
+                obj.pointer_str("/status/message").unwrap_or_default()
+            )),
             None => Health::progressing("the Rook operator has not reported status yet"),
         },
         ("velero.io", "BackupStorageLocation") => match obj.pointer_str("/status/phase") {
             Some("Available") => Health::Ready,
-            Some(phase) => Health::progressing(format!("phase {phase}: {}", obj.pointer_str("/status/message").unwrap_or_default())),
+            Some(phase) => Health::progressing(format!(
+                "phase {phase}: {}",
+                obj.pointer_str("/status/message").unwrap_or_default()
+            )),
             None => Health::progressing("Velero has not validated the location yet"),
         },
         ("argoproj.io", "Application") => {
-            let health = obj.pointer_str("/status/health/status").unwrap_or("Unknown");
+            let health = obj
+                .pointer_str("/status/health/status")
+                .unwrap_or("Unknown");
             let sync = obj.pointer_str("/status/sync/status").unwrap_or("Unknown");
             match (health, sync) {
                 ("Healthy", "Synced") => Health::Ready,
@@ -177,34 +214,57 @@ mod tests {
             failed: vec![json!("Broken")],
             ..Default::default()
         };
-        let w = |phase: &str| Object(json!({"apiVersion": "x.io/v1", "kind": "Widget", "metadata": {"name": "w"}, "status": {"phase": phase}}));
+        let w = |phase: &str| {
+            Object(
+                json!({"apiVersion": "x.io/v1", "kind": "Widget", "metadata": {"name": "w"}, "status": {"phase": phase}}),
+            )
+        };
         assert!(by_rule(&w("Ready"), &rule).is_ready());
-        assert_eq!(by_rule(&w("Pending"), &rule), Health::Progressing("status.phase is `Pending`, waiting for `Ready`".into()));
+        assert_eq!(
+            by_rule(&w("Pending"), &rule),
+            Health::Progressing("status.phase is `Pending`, waiting for `Ready`".into())
+        );
         assert!(by_rule(&w("Broken"), &rule).is_failed());
         assert!(matching_rule(&w("x"), std::slice::from_ref(&rule)).is_some());
     }
 
     #[test]
     fn certificates_need_ready_and_not_issuing() {
-        let cert = |conds: Value| Object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}, "status": {"conditions": conds}}));
+        let cert = |conds: Value| {
+            Object(
+                json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}, "status": {"conditions": conds}}),
+            )
+        };
         assert!(!known_or_generic(&cert(json!([]))).is_ready());
         assert!(known_or_generic(&cert(json!([{"type": "Ready", "status": "True"}]))).is_ready());
-        assert!(!known_or_generic(&cert(json!([{"type": "Ready", "status": "True"}, {"type": "Issuing", "status": "True"}]))).is_ready());
+        assert!(
+            !known_or_generic(&cert(
+                json!([{"type": "Ready", "status": "True"}, {"type": "Issuing", "status": "True"}])
+            ))
+            .is_ready()
+        );
     }
 
     #[test]
     fn prometheus_needs_available_and_reconciled() {
-        let p = Object(json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": {"name": "p", "generation": 2},
-            "status": {"conditions": [{"type": "Available", "status": "True", "observedGeneration": 1}, {"type": "Reconciled", "status": "True", "observedGeneration": 2}]}}));
-        assert!(matches!(known_or_generic(&p), Health::Progressing(r) if r.contains("older generation")));
+        let p = Object(
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": {"name": "p", "generation": 2},
+            "status": {"conditions": [{"type": "Available", "status": "True", "observedGeneration": 1}, {"type": "Reconciled", "status": "True", "observedGeneration": 2}]}}),
+        );
+        assert!(
+            matches!(known_or_generic(&p), Health::Progressing(r) if r.contains("older generation"))
+        );
     }
 
     #[test]
     fn unknown_kinds_follow_ready_then_stalled() {
-        let stalled = Object(json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"},
-            "status": {"conditions": [{"type": "Stalled", "status": "True", "reason": "Broken"}]}}));
+        let stalled = Object(
+            json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"},
+            "status": {"conditions": [{"type": "Stalled", "status": "True", "reason": "Broken"}]}}),
+        );
         assert!(known_or_generic(&stalled).is_failed());
-        let plain = Object(json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"}}));
+        let plain =
+            Object(json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"}}));
         assert!(known_or_generic(&plain).is_ready());
     }
 }

@@ -40,11 +40,18 @@ mod tests {
 
     #[test]
     fn needs_every_scheduled_pod_available() {
-        let ds = Object(json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d", "generation": 1},
+        let ds = Object(
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d", "generation": 1},
             "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "currentNumberScheduled": 3,
-                "updatedNumberScheduled": 3, "numberAvailable": 2, "numberReady": 2}}));
-        assert_eq!(health(&ds), Health::Progressing("2/3 pods available".into()));
-        let fresh = Object(json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d", "generation": 1}}));
+                "updatedNumberScheduled": 3, "numberAvailable": 2, "numberReady": 2}}),
+        );
+        assert_eq!(
+            health(&ds),
+            Health::Progressing("2/3 pods available".into())
+        );
+        let fresh = Object(
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d", "generation": 1}}),
+        );
         assert!(!health(&fresh).is_ready());
     }
 }

@@ -28,7 +28,10 @@ pub fn health(obj: &Object) -> Health {
         return Health::progressing(format!("{updated}/{spec} replicas updated"));
     }
     if replicas > spec {
-        return Health::progressing(format!("{} old replicas pending termination", replicas - spec));
+        return Health::progressing(format!(
+            "{} old replicas pending termination",
+            replicas - spec
+        ));
     }
     if spec > available {
         return Health::progressing(format!("{available}/{spec} replicas available"));
@@ -54,23 +57,29 @@ mod tests {
 
     #[test]
     fn counts_available_replicas() {
-        let h = health(&dep(json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
-            "readyReplicas": 2, "availableReplicas": 2})));
+        let h = health(&dep(
+            json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+            "readyReplicas": 2, "availableReplicas": 2}),
+        ));
         assert_eq!(h, Health::Progressing("2/3 replicas available".into()));
     }
 
     #[test]
     fn stale_status_is_not_trusted() {
-        let h = health(&dep(json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3,
-            "readyReplicas": 3, "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]})));
+        let h = health(&dep(
+            json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3,
+            "readyReplicas": 3, "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]}),
+        ));
         assert!(matches!(h, Health::Progressing(r) if r.contains("generation 2, observed 1")));
         assert!(matches!(health(&dep(json!({}))), Health::Progressing(_)));
     }
 
     #[test]
     fn ready_when_all_counters_and_available() {
-        let h = health(&dep(json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
-            "readyReplicas": 3, "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]})));
+        let h = health(&dep(
+            json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+            "readyReplicas": 3, "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]}),
+        ));
         assert_eq!(h, Health::Ready);
     }
 

@@ -15,7 +15,9 @@ pub fn observed(obj: &Object, strict: bool) -> Option<Health> {
         Some(observed) if observed < generation => Some(Health::progressing(format!(
             "the controller has not seen the latest change yet (generation {generation}, observed {observed})"
         ))),
-        None if strict => Some(Health::progressing("the controller has not reported status yet")),
+        None if strict => Some(Health::progressing(
+            "the controller has not reported status yet",
+        )),
         _ => None,
     }
 }
@@ -27,7 +29,11 @@ pub fn stalled_or_reconciling(obj: &Object) -> Option<Health> {
         return Some(Health::failed(describe("Stalled", c.reason(), c.message())));
     }
     if let Some(c) = obj.condition("Reconciling").filter(|c| c.is_true()) {
-        return Some(Health::progressing(describe("Reconciling", c.reason(), c.message())));
+        return Some(Health::progressing(describe(
+            "Reconciling",
+            c.reason(),
+            c.message(),
+        )));
     }
     None
 }
@@ -37,7 +43,10 @@ pub fn describe_condition(obj: &Object, kind: &str) -> String {
     match obj.condition(kind) {
         Some(c) => {
             let mut s = format!("condition {kind}={}", c.status());
-            let detail: Vec<&str> = [c.reason(), c.message()].into_iter().filter(|x| !x.is_empty()).collect();
+            let detail: Vec<&str> = [c.reason(), c.message()]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect();
             if !detail.is_empty() {
                 s.push_str(": ");
                 s.push_str(&detail.join(", "));
@@ -49,7 +58,10 @@ pub fn describe_condition(obj: &Object, kind: &str) -> String {
 }
 
 fn describe(kind: &str, reason: &str, message: &str) -> String {
-    let detail: Vec<&str> = [reason, message].into_iter().filter(|x| !x.is_empty()).collect();
+    let detail: Vec<&str> = [reason, message]
+        .into_iter()
+        .filter(|x| !x.is_empty())
+        .collect();
     if detail.is_empty() {
         format!("condition {kind}=True")
     } else {

@@ -88,10 +88,26 @@ pub fn is_gated(obj: &Object, rules: &[ReadinessRule]) -> bool {
         | ("batch", "Job")
         | ("apiextensions.k8s.io", "CustomResourceDefinition")
         | ("apiregistration.k8s.io", "APIService")
-        | ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration") => true,
-        ("" | "apps" | "batch" | "rbac.authorization.k8s.io" | "policy" | "networking.k8s.io"
-        | "storage.k8s.io" | "scheduling.k8s.io" | "admissionregistration.k8s.io"
-        | "coordination.k8s.io" | "node.k8s.io" | "autoscaling" | "discovery.k8s.io", _) => false,
+        | (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) => true,
+        (
+            ""
+            | "apps"
+            | "batch"
+            | "rbac.authorization.k8s.io"
+            | "policy"
+            | "networking.k8s.io"
+            | "storage.k8s.io"
+            | "scheduling.k8s.io"
+            | "admissionregistration.k8s.io"
+            | "coordination.k8s.io"
+            | "node.k8s.io"
+            | "autoscaling"
+            | "discovery.k8s.io",
+            _,
+        ) => false,
         // Custom resources: wait when their controller reports status.
         _ => true,
     }

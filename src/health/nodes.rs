@@ -39,20 +39,23 @@ pub fn cni_nodes(nodes: &[Object]) -> Health {
     if not_ready.is_empty() {
         Health::Ready
     } else {
-        Health::progressing(format!("{}/{} nodes ready; waiting for {}", nodes.len() - not_ready.len(), nodes.len(), not_ready.join(", ")))
+        Health::progressing(format!(
+            "{}/{} nodes ready; waiting for {}",
+            nodes.len() - not_ready.len(),
+            nodes.len(),
+            not_ready.join(", ")
+        ))
     }
 }
 
 /// A CNI DaemonSet must run a ready pod on every node its node selector admits.
 pub fn daemonset_on_every_node(ds: &Object, nodes: &[Object]) -> Health {
-    let selector = ds.pointer("/spec/template/spec/nodeSelector").and_then(Value::as_object);
+    let selector = ds
+        .pointer("/spec/template/spec/nodeSelector")
+        .and_then(Value::as_object);
     let targeted = nodes
         .iter()
-        .filter(|n| {
-            selector.is_none_or(|sel| {
-                sel.iter().all(|(k, v)| n.label(k) == v.as_str())
-            })
-        })
+        .filter(|n| selector.is_none_or(|sel| sel.iter().all(|(k, v)| n.label(k) == v.as_str())))
         .count() as i64;
     let ready = ds.pointer_i64("/status/numberReady").unwrap_or(0);
     if ready >= targeted {
@@ -68,22 +71,40 @@ mod tests {
     use serde_json::json;
 
     fn node(name: &str, ready: &str, taint: Option<&str>) -> Object {
-        let taints: Vec<Value> = taint.into_iter().map(|t| json!({"key": t, "effect": "NoSchedule"})).collect();
-        Object(json!({"kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/os": "linux"}},
-            "spec": {"taints": taints}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}))
+        let taints: Vec<Value> = taint
+            .into_iter()
+            .map(|t| json!({"key": t, "effect": "NoSchedule"}))
+            .collect();
+        Object(
+            json!({"kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/os": "linux"}},
+            "spec": {"taints": taints}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}),
+        )
     }
 
     #[test]
     fn every_node_must_be_ready_and_untainted() {
         assert!(cni_nodes(&[node("a", "True", None), node("b", "True", None)]).is_ready());
-        let h = cni_nodes(&[node("a", "True", None), node("b", "False", None), node("c", "True", Some("node.kubernetes.io/network-unavailable"))]);
+        let h = cni_nodes(&[
+            node("a", "True", None),
+            node("b", "False", None),
+            node("c", "True", Some("node.kubernetes.io/network-unavailable")),
+        ]);
         assert_eq!(h, Health::Progressing("1/3 nodes ready; waiting for b (not Ready), c (taint node.kubernetes.io/network-unavailable)".into()));
     }
 
     #[test]
     fn daemonset_covers_targeted_nodes() {
-        let ds = Object(json!({"kind": "DaemonSet", "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}}}, "status": {"numberReady": 2}}));
-        let nodes = [node("a", "True", None), node("b", "True", None), node("c", "True", None)];
-        assert_eq!(daemonset_on_every_node(&ds, &nodes), Health::Progressing("ready on 2 of 3 nodes".into()));
+        let ds = Object(
+            json!({"kind": "DaemonSet", "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}}}, "status": {"numberReady": 2}}),
+        );
+        let nodes = [
+            node("a", "True", None),
+            node("b", "True", None),
+            node("c", "True", None),
+        ];
+        assert_eq!(
+            daemonset_on_every_node(&ds, &nodes),
+            Health::Progressing("ready on 2 of 3 nodes".into())
+        );
     }
 }

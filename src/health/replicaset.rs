@@ -9,7 +9,11 @@ pub fn health(obj: &Object) -> Health {
         return h;
     }
     if let Some(c) = obj.condition("ReplicaFailure").filter(|c| c.is_true()) {
-        return Health::failed(format!("cannot create pods: {} {}", c.reason(), c.message()).trim().to_string());
+        return Health::failed(
+            format!("cannot create pods: {} {}", c.reason(), c.message())
+                .trim()
+                .to_string(),
+        );
     }
     let spec = int(obj, "/spec/replicas", 1);
     let available = int(obj, "/status/availableReplicas", 0);

@@ -11,13 +11,21 @@ pub fn health(obj: &Object, opts: &HealthOptions) -> Health {
     if obj.pointer_str("/spec/type") != Some("LoadBalancer") || !opts.load_balancers {
         return Health::Ready;
     }
-    if obj.pointer("/spec/externalIPs").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+    if obj
+        .pointer("/spec/externalIPs")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
         return Health::Ready;
     }
     let has_address = obj
         .pointer("/status/loadBalancer/ingress")
         .and_then(Value::as_array)
-        .is_some_and(|items| items.iter().any(|i| i.get("ip").is_some() || i.get("hostname").is_some()));
+        .is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i.get("ip").is_some() || i.get("hostname").is_some())
+        });
     if has_address {
         Health::Ready
     } else {
@@ -32,8 +40,18 @@ mod tests {
 
     #[test]
     fn load_balancers_gate_only_when_asked() {
-        let svc = Object(json!({"kind": "Service", "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.5"}}));
+        let svc = Object(
+            json!({"kind": "Service", "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.5"}}),
+        );
         assert!(health(&svc, &HealthOptions::default()).is_ready());
-        assert!(!health(&svc, &HealthOptions { load_balancers: true }).is_ready());
+        assert!(
+            !health(
+                &svc,
+                &HealthOptions {
+                    load_balancers: true
+                }
+            )
+            .is_ready()
+        );
     }
 }

@@ -23,7 +23,10 @@ pub fn health(obj: &Object) -> Health {
         return Health::progressing(format!("{ready}/{spec} replicas ready"));
     }
     if replicas > spec {
-        return Health::progressing(format!("{} extra replicas pending termination", replicas - spec));
+        return Health::progressing(format!(
+            "{} extra replicas pending termination",
+            replicas - spec
+        ));
     }
     if updated < spec - partition {
         return Health::progressing(format!("{updated}/{} replicas updated", spec - partition));
@@ -38,8 +41,13 @@ mod tests {
 
     #[test]
     fn waits_for_ready_replicas() {
-        let sts = Object(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s", "generation": 1},
-            "spec": {"replicas": 2}, "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 2}}));
-        assert_eq!(health(&sts), Health::Progressing("1/2 replicas ready".into()));
+        let sts = Object(
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s", "generation": 1},
+            "spec": {"replicas": 2}, "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 2}}),
+        );
+        assert_eq!(
+            health(&sts),
+            Health::Progressing("1/2 replicas ready".into())
+        );
     }
 }

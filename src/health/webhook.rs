@@ -21,7 +21,12 @@ pub enum EndpointState {
 pub fn webhook_services(obj: &Object) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = webhooks(obj)
         .filter_map(|w| w.pointer("/clientConfig/service"))
-        .filter_map(|s| Some((s.get("namespace")?.as_str()?.to_string(), s.get("name")?.as_str()?.to_string())))
+        .filter_map(|s| {
+            Some((
+                s.get("namespace")?.as_str()?.to_string(),
+                s.get("name")?.as_str()?.to_string(),
+            ))
+        })
         .collect();
     out.sort();
     out.dedup();
@@ -29,27 +34,46 @@ pub fn webhook_services(obj: &Object) -> Vec<(String, String)> {
 }
 
 fn webhooks(obj: &Object) -> impl Iterator<Item = &Value> {
-    obj.pointer("/webhooks").and_then(Value::as_array).into_iter().flatten()
+    obj.pointer("/webhooks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
-pub fn webhook_configuration(obj: &Object, endpoints: &dyn Fn(&str, &str) -> EndpointState) -> Health {
+pub fn webhook_configuration(
+    obj: &Object,
+    endpoints: &dyn Fn(&str, &str) -> EndpointState,
+) -> Health {
     for w in webhooks(obj) {
         let name = w.get("name").and_then(Value::as_str).unwrap_or("?");
         let Some(service) = w.pointer("/clientConfig/service") else {
             continue; // a URL webhook outside the cluster: nothing here to check
         };
-        let ns = service.get("namespace").and_then(Value::as_str).unwrap_or_default();
-        let svc = service.get("name").and_then(Value::as_str).unwrap_or_default();
+        let ns = service
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let svc = service
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match endpoints(ns, svc) {
             EndpointState::Ready => {}
             EndpointState::NoReadyEndpoints => {
-                return Health::progressing(format!("webhook {name}: service {ns}/{svc} has no ready endpoints"));
+                return Health::progressing(format!(
+                    "webhook {name}: service {ns}/{svc} has no ready endpoints"
+                ));
             }
             EndpointState::ServiceMissing => {
-                return Health::progressing(format!("webhook {name}: service {ns}/{svc} does not exist"));
+                return Health::progressing(format!(
+                    "webhook {name}: service {ns}/{svc} does not exist"
+                ));
             }
         }
-        let bundle = w.pointer("/clientConfig/caBundle").and_then(Value::as_str).unwrap_or_default();
+        let bundle = w
+            .pointer("/clientConfig/caBundle")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if bundle.is_empty() {
             return Health::progressing(format!("webhook {name}: caBundle not injected yet"));
         }
@@ -63,18 +87,31 @@ mod tests {
     use serde_json::json;
 
     fn config(ca: &str) -> Object {
-        Object(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        Object(
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": "v"}, "webhooks": [{"name": "check.example.com",
-            "clientConfig": {"service": {"namespace": "sys", "name": "hook"}, "caBundle": ca}}]}))
+            "clientConfig": {"service": {"namespace": "sys", "name": "hook"}, "caBundle": ca}}]}),
+        )
     }
 
     #[test]
     fn needs_endpoints_and_ca_bundle() {
-        assert_eq!(webhook_services(&config("")), [("sys".to_string(), "hook".to_string())]);
+        assert_eq!(
+            webhook_services(&config("")),
+            [("sys".to_string(), "hook".to_string())]
+        );
         let none = webhook_configuration(&config("Y2E="), &|_, _| EndpointState::NoReadyEndpoints);
-        assert_eq!(none, Health::Progressing("webhook check.example.com: service sys/hook has no ready endpoints".into()));
+        assert_eq!(
+            none,
+            Health::Progressing(
+                "webhook check.example.com: service sys/hook has no ready endpoints".into()
+            )
+        );
         let no_ca = webhook_configuration(&config(""), &|_, _| EndpointState::Ready);
-        assert_eq!(no_ca, Health::Progressing("webhook check.example.com: caBundle not injected yet".into()));
+        assert_eq!(
+            no_ca,
+            Health::Progressing("webhook check.example.com: caBundle not injected yet".into())
+        );
         assert!(webhook_configuration(&config("Y2E="), &|_, _| EndpointState::Ready).is_ready());
     }
 }

@@ -63,7 +63,11 @@ impl Plan {
 
     /// The order to remove components in: dependents before what they depend on.
     pub fn teardown_order(&self) -> Vec<String> {
-        self.steps.iter().rev().map(|s| s.component.clone()).collect()
+        self.steps
+            .iter()
+            .rev()
+            .map(|s| s.component.clone())
+            .collect()
     }
 }
 
@@ -81,7 +85,10 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
         let implicit: BTreeSet<&str> = if c.cni {
             BTreeSet::new()
         } else {
-            cni.iter().copied().filter(|n| !explicit.contains(n)).collect()
+            cni.iter()
+                .copied()
+                .filter(|n| !explicit.contains(n))
+                .collect()
         };
         needs.insert(&c.name, (explicit, implicit));
     }
@@ -125,7 +132,11 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
         .map(|n| {
             let comp = stack.component(n).expect("node from the stack");
             let (explicit, implicit) = &needs[n];
-            let mut all: Vec<String> = explicit.iter().chain(implicit).map(|s| s.to_string()).collect();
+            let mut all: Vec<String> = explicit
+                .iter()
+                .chain(implicit)
+                .map(|s| s.to_string())
+                .collect();
             all.sort();
             Step {
                 component: n.to_string(),
@@ -137,7 +148,10 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
         })
         .collect();
 
-    let critical_path = match names.iter().max_by_key(|n| (depth[*n], std::cmp::Reverse(position[*n]))) {
+    let critical_path = match names
+        .iter()
+        .max_by_key(|n| (depth[*n], std::cmp::Reverse(position[*n])))
+    {
         None => Vec::new(),
         Some(end) => {
             let mut path = vec![end.to_string()];
@@ -150,14 +164,20 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
             path
         }
     };
-    Ok(Plan { steps, critical_path })
+    Ok(Plan {
+        steps,
+        critical_path,
+    })
 }
 
 /// Finds one cycle and returns it closed (`[a, b, c, a]`), starting from its smallest name.
 fn find_cycle(graph: &DiGraphMap<&str, ()>) -> Vec<String> {
     let mut components = tarjan_scc(graph);
     components.retain(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]));
-    let Some(scc) = components.into_iter().min_by_key(|scc| scc.iter().min().copied()) else {
+    let Some(scc) = components
+        .into_iter()
+        .min_by_key(|scc| scc.iter().min().copied())
+    else {
         return Vec::new();
     };
     let members: BTreeSet<&str> = scc.iter().copied().collect();
@@ -208,7 +228,11 @@ mod tests {
     fn comp(name: &str, needs: &[&str], cni: bool) -> Component {
         Component {
             name: name.into(),
-            category: if cni { Category::Networking } else { Category::Security },
+            category: if cni {
+                Category::Networking
+            } else {
+                Category::Security
+            },
             version: None,
             namespace: name.into(),
             description: None,
@@ -234,7 +258,11 @@ mod tests {
 
     #[test]
     fn cni_is_an_implicit_need_of_everything_else() {
-        let plan = build(&stack(vec![comp("app", &[], false), comp("net", &[], true)])).unwrap();
+        let plan = build(&stack(vec![
+            comp("app", &[], false),
+            comp("net", &[], true),
+        ]))
+        .unwrap();
         assert_eq!(plan.steps[0].component, "net");
         let app = plan.step("app").unwrap();
         assert_eq!(app.needs, ["net"]);
@@ -253,7 +281,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(plan.critical_path, ["net", "a", "b", "c"]);
-        assert_eq!(plan.dependents_of("a"), BTreeSet::from(["b".to_string(), "c".to_string()]));
+        assert_eq!(
+            plan.dependents_of("a"),
+            BTreeSet::from(["b".to_string(), "c".to_string()])
+        );
         let order: Vec<_> = plan.steps.iter().map(|s| s.component.as_str()).collect();
         assert_eq!(order, ["net", "a", "d", "b", "c"]);
         assert_eq!(plan.teardown_order()[0], "c");
@@ -268,6 +299,9 @@ mod tests {
             comp("d", &[], false),
         ]))
         .unwrap_err();
-        assert_eq!(err.to_string(), "dependency cycle: a -> b -> c -> a (hint: remove one of these needs)");
+        assert_eq!(
+            err.to_string(),
+            "dependency cycle: a -> b -> c -> a (hint: remove one of these needs)"
+        );
     }
 }

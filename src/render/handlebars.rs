@@ -29,12 +29,21 @@ pub fn engine() -> Handlebars<'static> {
 /// resources:
 ///   {{toYaml values.resources indent=2}}
 /// ```
-fn to_yaml(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn to_yaml(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = h
         .param(0)
         .ok_or(RenderErrorReason::ParamNotFoundForIndex("toYaml", 0))?
         .value();
-    let indent = h.hash_get("indent").and_then(|v| v.value().as_u64()).unwrap_or(0) as usize;
+    let indent = h
+        .hash_get("indent")
+        .and_then(|v| v.value().as_u64())
+        .unwrap_or(0) as usize;
     let text = match value {
         // Empty collections have no block form; the flow form is valid in every position.
         Value::Object(m) if m.is_empty() => "{}".to_string(),
@@ -42,13 +51,23 @@ fn to_yaml(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: 
         other => crate::yaml::to_string(other),
     };
     let pad = " ".repeat(indent);
-    let body = text.trim_end().lines().collect::<Vec<_>>().join(&format!("\n{pad}"));
+    let body = text
+        .trim_end()
+        .lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{pad}"));
     out.write(&body)?;
     Ok(())
 }
 
 /// `{{toJson value}}`: the value as compact JSON, which is also valid flow-style YAML.
-fn to_json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn to_json(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = h
         .param(0)
         .ok_or(RenderErrorReason::ParamNotFoundForIndex("toJson", 0))?
@@ -58,7 +77,13 @@ fn to_json(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: 
 }
 
 /// `{{quote value}}`: a double-quoted YAML string, whatever the value's type.
-fn quote(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn quote(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let value = h
         .param(0)
         .ok_or(RenderErrorReason::ParamNotFoundForIndex("quote", 0))?
@@ -73,7 +98,13 @@ fn quote(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &m
 }
 
 /// `{{default value fallback}}`: `fallback` when `value` is missing, null or empty.
-fn default(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn default(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let first = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
     let fallback = h
         .param(1)
@@ -106,7 +137,11 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -125,7 +160,9 @@ mod tests {
     use serde_json::json;
 
     fn render(tpl: &str, data: Value) -> Result<String, String> {
-        engine().render_template(tpl, &data).map_err(|e| e.to_string())
+        engine()
+            .render_template(tpl, &data)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -141,18 +178,37 @@ mod tests {
 
     #[test]
     fn to_yaml_indents_following_lines() {
-        let out = render("r:\n  {{toYaml v indent=2}}\n", json!({"v": {"a": 1, "b": [1, 2]}})).unwrap();
+        let out = render(
+            "r:\n  {{toYaml v indent=2}}\n",
+            json!({"v": {"a": 1, "b": [1, 2]}}),
+        )
+        .unwrap();
         let parsed: Value = crate::yaml::from_str(&out).unwrap();
         assert_eq!(parsed, json!({"r": {"a": 1, "b": [1, 2]}}));
-        assert_eq!(render("x: {{toYaml v}}", json!({"v": {}})).unwrap(), "x: {}");
+        assert_eq!(
+            render("x: {{toYaml v}}", json!({"v": {}})).unwrap(),
+            "x: {}"
+        );
     }
 
     #[test]
     fn quote_default_join_b64() {
-        assert_eq!(render("{{quote v}}", json!({"v": "0 2 * * *"})).unwrap(), "\"0 2 * * *\"");
-        assert_eq!(render("{{default v \"x\"}}", json!({"v": ""})).unwrap(), "x");
-        assert_eq!(render("{{join l \",\"}}", json!({"l": ["a", "b"]})).unwrap(), "a,b");
-        assert_eq!(render("{{b64enc s}}", json!({"s": "hello"})).unwrap(), "aGVsbG8=");
+        assert_eq!(
+            render("{{quote v}}", json!({"v": "0 2 * * *"})).unwrap(),
+            "\"0 2 * * *\""
+        );
+        assert_eq!(
+            render("{{default v \"x\"}}", json!({"v": ""})).unwrap(),
+            "x"
+        );
+        assert_eq!(
+            render("{{join l \",\"}}", json!({"l": ["a", "b"]})).unwrap(),
+            "a,b"
+        );
+        assert_eq!(
+            render("{{b64enc s}}", json!({"s": "hello"})).unwrap(),
+            "aGVsbG8="
+        );
         assert_eq!(base64_encode(b"ab"), "YWI=");
     }
 }

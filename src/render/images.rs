@@ -24,7 +24,10 @@ impl ImageRef {
     /// container runtimes do (`nginx` → `docker.io/library/nginx`).
     pub fn parse(reference: &str) -> Option<ImageRef> {
         let reference = reference.trim();
-        if reference.is_empty() || reference.contains(char::is_whitespace) || reference.starts_with('-') {
+        if reference.is_empty()
+            || reference.contains(char::is_whitespace)
+            || reference.starts_with('-')
+        {
             return None;
         }
         let (name, digest) = match reference.split_once('@') {
@@ -37,11 +40,17 @@ impl ImageRef {
             Some(i) => (&name[..last_slash + i], name[last_slash + i..].to_string()),
             None => (name, String::new()),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c))
+        {
             return None;
         }
         let (registry, repository) = match name.split_once('/') {
-            Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
                 (first.to_string(), rest.to_string())
             }
             Some(_) => ("docker.io".to_string(), name.to_string()),
@@ -72,7 +81,12 @@ impl ImageRef {
 
     /// The same image in `target` (`HOST[/PREFIX]`), keeping the repository path.
     pub fn relocated(&self, target: &str) -> String {
-        format!("{}/{}{}", target.trim_end_matches('/'), self.repository, self.suffix)
+        format!(
+            "{}/{}{}",
+            target.trim_end_matches('/'),
+            self.repository,
+            self.suffix
+        )
     }
 }
 
@@ -153,7 +167,8 @@ fn flag_image(arg: &str) -> Option<&str> {
     let (flag, value) = arg.strip_prefix("--")?.split_once('=')?;
     let flag = flag.to_ascii_lowercase();
     let named_for_images = flag.contains("image") || flag.contains("reloader");
-    (named_for_images && ImageRef::is_explicit(value) && ImageRef::parse(value).is_some()).then_some(value)
+    (named_for_images && ImageRef::is_explicit(value) && ImageRef::parse(value).is_some())
+        .then_some(value)
 }
 
 #[cfg(test)]
@@ -164,7 +179,14 @@ mod tests {
     #[test]
     fn parses_references() {
         let r = ImageRef::parse("quay.io/prometheus/prometheus:v3.5.0").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.suffix.as_str()), ("quay.io", "prometheus/prometheus", ":v3.5.0"));
+        assert_eq!(
+            (
+                r.registry.as_str(),
+                r.repository.as_str(),
+                r.suffix.as_str()
+            ),
+            ("quay.io", "prometheus/prometheus", ":v3.5.0")
+        );
         let hub = ImageRef::parse("nginx:1.27").unwrap();
         assert_eq!(hub.full(), "docker.io/library/nginx:1.27");
         let port = ImageRef::parse("localhost:5000/team/app@sha256:abc").unwrap();
@@ -187,10 +209,19 @@ mod tests {
         assert_eq!(images(&obj).len(), 3);
         relocate(&mut obj, "registry.local:5000/mirror");
         let spec = &obj.0["spec"]["template"]["spec"];
-        assert_eq!(spec["containers"][0]["image"], "registry.local:5000/mirror/prometheus-operator/prometheus-operator:v0.93.0");
-        assert_eq!(spec["containers"][0]["args"][0], "--prometheus-config-reloader=registry.local:5000/mirror/prometheus-operator/prometheus-config-reloader:v0.93.0");
+        assert_eq!(
+            spec["containers"][0]["image"],
+            "registry.local:5000/mirror/prometheus-operator/prometheus-operator:v0.93.0"
+        );
+        assert_eq!(
+            spec["containers"][0]["args"][0],
+            "--prometheus-config-reloader=registry.local:5000/mirror/prometheus-operator/prometheus-config-reloader:v0.93.0"
+        );
         assert_eq!(spec["containers"][0]["args"][1], "--log-level=info");
-        assert_eq!(spec["initContainers"][0]["image"], "registry.local:5000/mirror/library/busybox:1.36");
+        assert_eq!(
+            spec["initContainers"][0]["image"],
+            "registry.local:5000/mirror/library/busybox:1.36"
+        );
         assert_eq!(obj.0["metadata"]["annotations"]["image"], "quay.io/x/y:1");
     }
 }

@@ -73,9 +73,11 @@ pub enum RenderError {
         /// True when the document came from a download: the artifact is bad, not the input.
         downloaded: bool,
     },
-    #[error("{key} is rendered twice, by `{first}` and by `{second}` (hint: each object must belong to one component)")]
+    #[error(
+        "{key} is rendered twice, by `{first}` and by `{second}` (hint: each object must belong to one component)"
+    )]
     Duplicate {
-        key: ObjectKey,
+        key: String,
         first: String,
         second: String,
     },
@@ -88,7 +90,9 @@ pub enum RenderError {
 impl RenderError {
     pub fn exit_code(&self) -> crate::ExitCode {
         match self {
-            RenderError::Document { downloaded: true, .. } => crate::ExitCode::Artifact,
+            RenderError::Document {
+                downloaded: true, ..
+            } => crate::ExitCode::Artifact,
             RenderError::Chart(e) => e.exit_code(),
             _ => crate::ExitCode::InvalidInput,
         }
@@ -116,7 +120,11 @@ pub fn template_context(stack: &Stack, component: &Component, caps: &Capabilitie
 /// The namespaces of every component, plus Kubernetes' own: what stack-wide policies must
 /// leave alone.
 fn stack_namespaces(stack: &Stack) -> Vec<String> {
-    let mut all: BTreeSet<String> = stack.components.iter().map(|c| c.namespace.clone()).collect();
+    let mut all: BTreeSet<String> = stack
+        .components
+        .iter()
+        .map(|c| c.namespace.clone())
+        .collect();
     all.extend(["kube-system", "kube-public", "kube-node-lease"].map(String::from));
     all.into_iter().collect()
 }
@@ -133,9 +141,12 @@ pub fn render_stack(
         let mut objects = Vec::new();
         for source in &component.sources {
             let docs = match source {
-                Source::Template { name } => {
-                    render_templates(stack, component, &templates::builtin(name), &opts.capabilities)?
-                }
+                Source::Template { name } => render_templates(
+                    stack,
+                    component,
+                    &templates::builtin(name),
+                    &opts.capabilities,
+                )?,
                 Source::TemplateDir { path } => {
                     let files = templates::local(path).map_err(|e| RenderError::Read {
                         path: path.display().to_string(),
@@ -154,12 +165,14 @@ pub fn render_stack(
                     let artifact = artifacts
                         .manifest(url)
                         .unwrap_or_else(|| panic!("artifact {url} was fetched before rendering"));
-                    let text = std::fs::read_to_string(&artifact.path).map_err(|e| RenderError::Document {
-                        component: component.name.clone(),
-                        origin: url.clone(),
-                        index: 0,
-                        message: format!("not UTF-8 text: {e}"),
-                        downloaded: true,
+                    let text = std::fs::read_to_string(&artifact.path).map_err(|e| {
+                        RenderError::Document {
+                            component: component.name.clone(),
+                            origin: url.clone(),
+                            index: 0,
+                            message: format!("not UTF-8 text: {e}"),
+                            downloaded: true,
+                        }
                     })?;
                     vec![(url.clone(), text, true)]
                 }
@@ -173,7 +186,13 @@ pub fn render_stack(
             };
             let set_namespace = matches!(
                 source,
-                Source::Url { set_namespace: true, .. } | Source::File { set_namespace: true, .. }
+                Source::Url {
+                    set_namespace: true,
+                    ..
+                } | Source::File {
+                    set_namespace: true,
+                    ..
+                }
             );
             for (origin, text, downloaded) in docs {
                 let mut parsed = parse_objects(&component.name, &origin, &text, downloaded)?;
@@ -210,18 +229,19 @@ fn render_templates(
     let data = template_context(stack, component, caps);
     let mut out = Vec::new();
     for file in files {
-        hb.register_template_string(&file.name, &file.text).map_err(|e| {
-            let location = match e.pos() {
-                Some((l, c)) => format!("{}:{l}:{c}", file.name),
-                None => file.name.clone(),
-            };
-            RenderError::Template {
-                component: component.name.clone(),
-                location,
-                message: format!("template syntax: {}", e.reason()),
-                hint: "check the {{ }} tags near that position".into(),
-            }
-        })?;
+        hb.register_template_string(&file.name, &file.text)
+            .map_err(|e| {
+                let location = match e.pos() {
+                    Some((l, c)) => format!("{}:{l}:{c}", file.name),
+                    None => file.name.clone(),
+                };
+                RenderError::Template {
+                    component: component.name.clone(),
+                    location,
+                    message: format!("template syntax: {}", e.reason()),
+                    hint: "check the {{ }} tags near that position".into(),
+                }
+            })?;
         let text = hb.render(&file.name, &data).map_err(|e| {
             let location = match (e.line_no, e.column_no) {
                 (Some(l), Some(c)) => format!("{}:{l}:{c}", file.name),
@@ -251,7 +271,12 @@ fn render_templates(
 }
 
 /// Parses a multi-document stream into objects, flattening `kind: List`.
-pub fn parse_objects(component: &str, origin: &str, text: &str, downloaded: bool) -> Result<Vec<Object>, RenderError> {
+pub fn parse_objects(
+    component: &str,
+    origin: &str,
+    text: &str,
+    downloaded: bool,
+) -> Result<Vec<Object>, RenderError> {
     let doc_error = |index: usize, message: String| RenderError::Document {
         component: component.to_string(),
         origin: origin.to_string(),
@@ -259,12 +284,22 @@ pub fn parse_objects(component: &str, origin: &str, text: &str, downloaded: bool
         message,
         downloaded,
     };
-    let head = text.trim_start().get(..15).unwrap_or_default().to_ascii_lowercase();
+    let head = text
+        .trim_start()
+        .get(..15)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if head.starts_with("<!doctype") || head.starts_with("<html") {
-        return Err(doc_error(1, "got an HTML page, not YAML (wrong URL, or a login or error page)".into()));
+        return Err(doc_error(
+            1,
+            "got an HTML page, not YAML (wrong URL, or a login or error page)".into(),
+        ));
     }
     let docs: Vec<Value> = crate::yaml::from_str_multi(text).map_err(|e| {
-        let at = e.position.map(|p| format!(" at line {}, column {}", p.line, p.column)).unwrap_or_default();
+        let at = e
+            .position
+            .map(|p| format!(" at line {}, column {}", p.line, p.column))
+            .unwrap_or_default();
         doc_error(0, format!("invalid YAML{at}: {}", e.message))
     })?;
     let mut objects = Vec::new();
@@ -274,7 +309,10 @@ pub fn parse_objects(component: &str, origin: &str, text: &str, downloaded: bool
             continue;
         }
         if !doc.is_object() {
-            return Err(doc_error(index, "not a YAML map; every document must be a Kubernetes object".into()));
+            return Err(doc_error(
+                index,
+                "not a YAML map; every document must be a Kubernetes object".into(),
+            ));
         }
         let obj = Object(doc);
         if obj.kind().ends_with("List") && obj.pointer("/items").is_some_and(Value::is_array) {
@@ -300,20 +338,32 @@ fn check_object(obj: Object) -> Result<Object, String> {
     .map(|(f, _)| *f)
     .collect();
     if !missing.is_empty() {
-        let what = if obj.kind().is_empty() { "object".to_string() } else { format!("{} object", obj.kind()) };
+        let what = if obj.kind().is_empty() {
+            "object".to_string()
+        } else {
+            format!("{} object", obj.kind())
+        };
         return Err(format!("{what} has no {}", missing.join(", no ")));
     }
     if obj.0.pointer("/metadata/generateName").is_some() {
-        return Err(format!("{} uses generateName, which cannot be applied idempotently", obj.key()));
+        return Err(format!(
+            "{} uses generateName, which cannot be applied idempotently",
+            obj.key()
+        ));
     }
     Ok(obj)
 }
 
 /// Namespaces no component should create or own.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Stack-wide finishing: namespaces, labels, Namespace objects, images, duplicates.
-fn finish(stack: &Stack, rendered: &mut [RenderedComponent], opts: &RenderOptions) -> Result<(), RenderError> {
+fn finish(
+    stack: &Stack,
+    rendered: &mut [RenderedComponent],
+    opts: &RenderOptions,
+) -> Result<(), RenderError> {
     let mut scopes = Scopes::new(rendered.iter().flat_map(|r| r.objects.iter()));
     for (group, kind, namespaced) in &opts.capabilities.resources {
         scopes.learn(group, kind, *namespaced);
@@ -351,7 +401,9 @@ fn finish(stack: &Stack, rendered: &mut [RenderedComponent], opts: &RenderOption
     let mut first_user: BTreeMap<String, String> = BTreeMap::new();
     for (r, namespaces) in rendered.iter().zip(&used) {
         for ns in namespaces {
-            first_user.entry(ns.clone()).or_insert_with(|| r.name.clone());
+            first_user
+                .entry(ns.clone())
+                .or_insert_with(|| r.name.clone());
         }
     }
 
@@ -370,7 +422,8 @@ fn finish(stack: &Stack, rendered: &mut [RenderedComponent], opts: &RenderOption
             if declared_namespaces.contains(ns) || SYSTEM_NAMESPACES.contains(&ns.as_str()) {
                 continue;
             }
-            let mut obj = Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+            let mut obj =
+                Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
             obj.set_label(labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
             obj.set_label(labels::STACK, &stack.name);
             obj.set_label(labels::COMPONENT, &first_user[ns]);
@@ -385,7 +438,7 @@ fn finish(stack: &Stack, rendered: &mut [RenderedComponent], opts: &RenderOption
                 Some((_, first)) if first == obj && obj.is_namespace() => {}
                 Some((first, _)) => {
                     return Err(RenderError::Duplicate {
-                        key: obj.key(),
+                        key: obj.key().to_string(),
                         first: first.clone(),
                         second: r.name.clone(),
                     });
@@ -405,10 +458,23 @@ mod tests {
 
     #[test]
     fn objects_need_kind_api_version_and_name() {
-        let err = parse_objects("c", "f.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", false).unwrap_err();
-        assert_eq!(err.to_string(), "f.yaml, document 1: component `c`: ConfigMap object has no metadata.name");
+        let err = parse_objects(
+            "c",
+            "f.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.yaml, document 1: component `c`: ConfigMap object has no metadata.name"
+        );
         let err = parse_objects("c", "f.yaml", "---\nfoo: 1\n", false).unwrap_err();
-        assert!(err.to_string().contains("object has no apiVersion, no kind, no metadata.name"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("object has no apiVersion, no kind, no metadata.name"),
+            "{err}"
+        );
     }
 
     #[test]

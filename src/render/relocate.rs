@@ -15,7 +15,12 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
         .iter()
         .filter_map(|o| o.namespace().map(str::to_string))
         .collect();
-    old.extend(objects.iter().filter(|o| o.is_namespace()).map(|o| o.name().to_string()));
+    old.extend(
+        objects
+            .iter()
+            .filter(|o| o.is_namespace())
+            .map(|o| o.name().to_string()),
+    );
     objects.retain(|o| !o.is_namespace());
     let moved = |ns: &str| old.contains(ns);
     for obj in objects.iter_mut() {
@@ -28,7 +33,11 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
                 if let Some(subjects) = obj.0.get_mut("subjects").and_then(Value::as_array_mut) {
                     for s in subjects {
                         let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                        let ns = s.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+                        let ns = s
+                            .get("namespace")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string();
                         if is_sa && moved(&ns) {
                             s["namespace"] = Value::String(target.to_string());
                         }
@@ -39,7 +48,11 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
                 if let Some(hooks) = obj.0.get_mut("webhooks").and_then(Value::as_array_mut) {
                     for h in hooks {
                         if let Some(svc) = h.pointer_mut("/clientConfig/service") {
-                            let ns = svc.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+                            let ns = svc
+                                .get("namespace")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string();
                             if moved(&ns) {
                                 svc["namespace"] = Value::String(target.to_string());
                             }
@@ -49,7 +62,11 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
             }
             "APIService" => {
                 if let Some(svc) = obj.0.pointer_mut("/spec/service") {
-                    let ns = svc.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let ns = svc
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     if moved(&ns) {
                         svc["namespace"] = Value::String(target.to_string());
                     }
@@ -69,9 +86,13 @@ mod tests {
     fn moves_objects_and_references() {
         let mut objs = vec![
             Object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "old"}})),
-            Object(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "op", "namespace": "old"}})),
-            Object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "op"},
-                "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "old"}, {"kind": "ServiceAccount", "name": "x", "namespace": "other"}]})),
+            Object(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "op", "namespace": "old"}}),
+            ),
+            Object(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "op"},
+                "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "old"}, {"kind": "ServiceAccount", "name": "x", "namespace": "other"}]}),
+            ),
         ];
         into_namespace(&mut objs, "monitoring");
         assert_eq!(objs.len(), 2);

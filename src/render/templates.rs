@@ -48,7 +48,12 @@ pub fn builtin(folder: &str) -> Vec<TemplateFile> {
 pub fn local(dir: &Path) -> std::io::Result<Vec<TemplateFile>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(is_template))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(is_template)
+        })
         .collect();
     paths.sort();
     paths

@@ -48,7 +48,10 @@ pub enum Event {
         duration_ms: u64,
     },
     /// Not started because a component it needs failed or was skipped.
-    Skipped { component: String, because: Vec<String> },
+    Skipped {
+        component: String,
+        because: Vec<String>,
+    },
     /// The end of the run.
     Summary(Summary),
 }

@@ -42,7 +42,9 @@ impl Sink for JsonSink {
     fn emit(&self, event: &Event) {
         let mut line = serde_json::Map::new();
         line.insert("time".into(), serde_json::Value::String(now_rfc3339()));
-        if let serde_json::Value::Object(fields) = serde_json::to_value(event).expect("events serialise") {
+        if let serde_json::Value::Object(fields) =
+            serde_json::to_value(event).expect("events serialise")
+        {
             line.extend(fields);
         }
         let mut out = self.out.lock().expect("lock");
@@ -99,7 +101,9 @@ impl Sink for Recorder {
 }
 
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 fn ms(d: u64) -> String {
@@ -120,7 +124,9 @@ pub fn describe(event: &Event) -> String {
             components.len(),
             critical_path.join(" -> ")
         ),
-        Event::ComponentStarted { component, objects } => format!("{component}: applying {objects} objects"),
+        Event::ComponentStarted { component, objects } => {
+            format!("{component}: applying {objects} objects")
+        }
         Event::ObjectsApplied {
             component,
             created,
@@ -128,15 +134,22 @@ pub fn describe(event: &Event) -> String {
             unchanged,
             pruned,
         } => {
-            let mut s = format!("{component}: applied ({created} created, {configured} configured, {unchanged} unchanged");
+            let mut s = format!(
+                "{component}: applied ({created} created, {configured} configured, {unchanged} unchanged"
+            );
             if !pruned.is_empty() {
                 s.push_str(&format!(", {} pruned", pruned.len()));
             }
             s.push(')');
             s
         }
-        Event::Waiting { component, reason, .. } => format!("{component}: waiting: {reason}"),
-        Event::Healthy { component, duration_ms } => format!("{component}: healthy in {}", ms(*duration_ms)),
+        Event::Waiting {
+            component, reason, ..
+        } => format!("{component}: waiting: {reason}"),
+        Event::Healthy {
+            component,
+            duration_ms,
+        } => format!("{component}: healthy in {}", ms(*duration_ms)),
         Event::Failed {
             component,
             error,
@@ -157,7 +170,10 @@ pub fn describe(event: &Event) -> String {
             s
         }
         Event::Skipped { component, because } => {
-            format!("{component}: skipped, because {} did not become healthy", because.join(", "))
+            format!(
+                "{component}: skipped, because {} did not become healthy",
+                because.join(", ")
+            )
         }
         Event::Summary(_) => String::new(),
     }
@@ -188,7 +204,10 @@ pub fn summary_table(summary: &Summary) -> String {
     let mut out = table(&rows);
     let verdict = if summary.result == "success" {
         if summary.changed {
-            format!("Done in {}: every component is healthy.", ms(summary.duration_ms))
+            format!(
+                "Done in {}: every component is healthy.",
+                ms(summary.duration_ms)
+            )
         } else {
             format!(
                 "No changes: every component was already up to date and healthy ({}).",
@@ -202,7 +221,11 @@ pub fn summary_table(summary: &Summary) -> String {
             .filter(|c| c.state != "healthy")
             .map(|c| c.name.as_str())
             .collect();
-        format!("Failed after {}: not healthy: {}.", ms(summary.duration_ms), failed.join(", "))
+        format!(
+            "Failed after {}: not healthy: {}.",
+            ms(summary.duration_ms),
+            failed.join(", ")
+        )
     };
     out.push_str(&verdict);
     out.push('\n');

@@ -73,29 +73,47 @@ impl Sink for TerminalSink {
             }
             Event::ObjectsApplied { component, .. } => {
                 let text = describe(event);
-                let text = text.strip_prefix(&format!("{component}: ")).unwrap_or(&text).to_string();
+                let text = text
+                    .strip_prefix(&format!("{component}: "))
+                    .unwrap_or(&text)
+                    .to_string();
                 self.bar(component).set_message(text);
             }
-            Event::Waiting { component, reason, .. } => {
-                self.bar(component).set_message(format!("waiting: {reason}"));
+            Event::Waiting {
+                component, reason, ..
+            } => {
+                self.bar(component)
+                    .set_message(format!("waiting: {reason}"));
             }
-            Event::Healthy { component, duration_ms } => {
+            Event::Healthy {
+                component,
+                duration_ms,
+            } => {
                 let bar = self.bar(component);
-                bar.set_style(ProgressStyle::with_template("✔ {prefix:<24} {msg}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("✔ {prefix:<24} {msg}").expect("valid template"),
+                );
                 bar.finish_with_message(self.paint(
-                    format!("healthy in {}", crate::duration::format(Duration::from_millis(*duration_ms))),
+                    format!(
+                        "healthy in {}",
+                        crate::duration::format(Duration::from_millis(*duration_ms))
+                    ),
                     true,
                 ));
             }
             Event::Failed { component, .. } => {
                 let bar = self.bar(component);
-                bar.set_style(ProgressStyle::with_template("✘ {prefix:<24} {msg}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("✘ {prefix:<24} {msg}").expect("valid template"),
+                );
                 bar.finish_with_message(self.paint("failed".into(), false));
                 let _ = self.multi.println(describe(event));
             }
             Event::Skipped { component, because } => {
                 let bar = self.bar(component);
-                bar.set_style(ProgressStyle::with_template("- {prefix:<24} {msg}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("- {prefix:<24} {msg}").expect("valid template"),
+                );
                 bar.finish_with_message(format!("skipped ({} failed)", because.join(", ")));
             }
             Event::Summary(_) => {

@@ -34,7 +34,11 @@ impl Mirror {
         let path = match text.strip_prefix("file://") {
             Some(p) if p.starts_with('/') => PathBuf::from(p),
             Some(_) => return Err(err("a file URL needs an absolute path (file:///DIR)")),
-            None if text.contains("://") => return Err(err("use an http(s):// URL, file:///DIR or a directory path")),
+            None if text.contains("://") => {
+                return Err(err(
+                    "use an http(s):// URL, file:///DIR or a directory path",
+                ));
+            }
             None => PathBuf::from(text),
         };
         if !path.is_dir() {
@@ -45,7 +49,9 @@ impl Mirror {
 
     /// Where the mirror holds `url`: an URL for HTTP mirrors, a path for directories.
     pub fn locate(&self, url: &str) -> Option<Location> {
-        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
         Some(match self {
             Mirror::Http(base) => Location::Http(format!("{base}/{rest}")),
             Mirror::Dir(dir) => Location::File(dir.join(rest)),
@@ -133,7 +139,10 @@ impl Fetcher {
     }
 
     fn index_path(&self, url: &str) -> PathBuf {
-        self.opts.cache_dir.join("urls").join(super::sha256_hex(url.as_bytes()))
+        self.opts
+            .cache_dir
+            .join("urls")
+            .join(super::sha256_hex(url.as_bytes()))
     }
 
     /// The artifact at `url`, verified against `pin` when given.
@@ -151,7 +160,9 @@ impl Fetcher {
         if let Some(hit) = self.cached(url, pin) {
             return Ok(hit);
         }
-        let Location::Http(from) = location else { unreachable!() };
+        let Location::Http(from) = location else {
+            unreachable!()
+        };
         let attempt = || self.download(url, &from);
         let (sha, size, path) = attempt
             .retry(
@@ -179,7 +190,10 @@ impl Fetcher {
     fn cached(&self, url: &str, pin: Option<&str>) -> Option<Artifact> {
         let sha = match pin {
             Some(p) => p.to_string(),
-            None if self.opts.reuse_unpinned => std::fs::read_to_string(self.index_path(url)).ok()?.trim().to_string(),
+            None if self.opts.reuse_unpinned => std::fs::read_to_string(self.index_path(url))
+                .ok()?
+                .trim()
+                .to_string(),
             None => return None,
         };
         let path = self.objects_dir().join(&sha);
@@ -201,7 +215,12 @@ impl Fetcher {
         let _ = std::fs::write(index, sha);
     }
 
-    fn read_local(&self, url: &str, path: &Path, pin: Option<&str>) -> Result<Artifact, SourceError> {
+    fn read_local(
+        &self,
+        url: &str,
+        path: &Path,
+        pin: Option<&str>,
+    ) -> Result<Artifact, SourceError> {
         let from = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|e| SourceError::Download {
             url: url.to_string(),
@@ -286,7 +305,10 @@ impl Fetcher {
         let mut hasher = sha2::Sha256::new();
         let mut size: u64 = 0;
         loop {
-            let chunk = resp.chunk().await.map_err(|e| fail(describe_reqwest(&e), true))?;
+            let chunk = resp
+                .chunk()
+                .await
+                .map_err(|e| fail(describe_reqwest(&e), true))?;
             let Some(chunk) = chunk else { break };
             size += chunk.len() as u64;
             if size > limit {
@@ -299,17 +321,24 @@ impl Fetcher {
                 });
             }
             hasher.update(&chunk);
-            std::io::Write::write_all(&mut file, &chunk).map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+            std::io::Write::write_all(&mut file, &chunk)
+                .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
         }
         if let Some(expected) = announced
             && expected != size
         {
-            return Err(fail(format!("truncated: got {size} of {expected} bytes"), true));
+            return Err(fail(
+                format!("truncated: got {size} of {expected} bytes"),
+                true,
+            ));
         }
         let sha = hex(&hasher.finalize());
-        let tmp = file.into_inner().map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+        let tmp = file
+            .into_inner()
+            .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
         let path = dir.join(&sha);
-        tmp.persist(&path).map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+        tmp.persist(&path)
+            .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
         Ok((sha, size, path))
     }
 }
@@ -350,11 +379,16 @@ mod tests {
         let m = Mirror::parse("http://127.0.0.1:8080/").unwrap();
         assert_eq!(
             m.locate("https://github.com/a/b/releases/download/v1/x.yaml"),
-            Some(Location::Http("http://127.0.0.1:8080/github.com/a/b/releases/download/v1/x.yaml".into()))
+            Some(Location::Http(
+                "http://127.0.0.1:8080/github.com/a/b/releases/download/v1/x.yaml".into()
+            ))
         );
         let dir = tempfile::tempdir().unwrap();
         let m = Mirror::parse(&format!("file://{}", dir.path().display())).unwrap();
-        assert_eq!(m.locate("https://h/p"), Some(Location::File(dir.path().join("h/p"))));
+        assert_eq!(
+            m.locate("https://h/p"),
+            Some(Location::File(dir.path().join("h/p")))
+        );
         assert!(Mirror::parse("file://relative").is_err());
         assert!(Mirror::parse("ftp://x").is_err());
         assert!(Mirror::parse("/definitely/not/here").is_err());
@@ -370,9 +404,15 @@ mod tests {
         let f = Fetcher::new(opts).unwrap();
         let ok = f.fetch("https://example.com/m.yaml", None).await.unwrap();
         assert_eq!(ok.sha256, super::super::sha256_hex(b"a: 1\n"));
-        let bad = f.fetch("https://example.com/m.yaml", Some(&"0".repeat(64))).await.unwrap_err();
+        let bad = f
+            .fetch("https://example.com/m.yaml", Some(&"0".repeat(64)))
+            .await
+            .unwrap_err();
         assert!(matches!(bad, SourceError::Checksum { .. }));
-        let missing = f.fetch("https://example.com/nope.yaml", None).await.unwrap_err();
+        let missing = f
+            .fetch("https://example.com/nope.yaml", None)
+            .await
+            .unwrap_err();
         assert_eq!(missing.exit_code(), crate::ExitCode::Artifact);
     }
 }

@@ -68,13 +68,17 @@ pub enum SourceError {
         fetched_from: String,
         status: u16,
     },
-    #[error("{url}: sha256 mismatch: expected {expected}, got {actual} (hint: the artifact changed upstream or in the mirror; do not install it unless you trust the new content)")]
+    #[error(
+        "{url}: sha256 mismatch: expected {expected}, got {actual} (hint: the artifact changed upstream or in the mirror; do not install it unless you trust the new content)"
+    )]
     Checksum {
         url: String,
         expected: String,
         actual: String,
     },
-    #[error("{url}: larger than the limit of {limit} bytes (hint: raise LANDSCAPE_MAX_DOWNLOAD if the artifact is genuine)")]
+    #[error(
+        "{url}: larger than the limit of {limit} bytes (hint: raise LANDSCAPE_MAX_DOWNLOAD if the artifact is genuine)"
+    )]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: {message}")]
     Invalid { url: String, message: String },

@@ -148,7 +148,9 @@ pub enum StackError {
 }
 
 fn hint_suffix(hint: &Option<String>) -> String {
-    hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default()
+    hint.as_ref()
+        .map(|h| format!(" (hint: {h})"))
+        .unwrap_or_default()
 }
 
 fn format_missing(missing: &[MissingValue]) -> String {
@@ -159,7 +161,11 @@ fn format_missing(missing: &[MissingValue]) -> String {
         .join(", ")
 }
 
-fn invalid(location: impl Into<String>, message: impl Into<String>, hint: Option<String>) -> StackError {
+fn invalid(
+    location: impl Into<String>,
+    message: impl Into<String>,
+    hint: Option<String>,
+) -> StackError {
     StackError::Invalid {
         location: location.into(),
         message: message.into(),
@@ -228,7 +234,8 @@ fn parse_stack_file(file: &str, text: &str) -> Result<StackFile, StackError> {
 }
 
 fn parse_catalog_entry(file: &str, text: &str) -> Result<ComponentEntry, StackError> {
-    crate::yaml::from_str::<ComponentEntry>(text).map_err(|e| invalid(at(file, e.position), e.message, None))
+    crate::yaml::from_str::<ComponentEntry>(text)
+        .map_err(|e| invalid(at(file, e.position), e.message, None))
 }
 
 /// A component being resolved: its layers, lowest first.
@@ -289,22 +296,38 @@ impl Draft {
             self.add_values(v);
         }
         let e = &mut self.entry;
-        category.map(|v| e.category = Some(v));
-        version.map(|v| e.version = Some(v));
-        namespace.map(|v| e.namespace = Some(v));
-        description.map(|v| e.description = Some(v));
-        if let Some(n) = needs {
-            e.needs = Some(n);
+        if category.is_some() {
+            e.category = category;
+        }
+        if version.is_some() {
+            e.version = version;
+        }
+        if namespace.is_some() {
+            e.namespace = namespace;
+        }
+        if description.is_some() {
+            e.description = description;
+        }
+        if needs.is_some() {
+            e.needs = needs;
             self.needs_file = file.to_string();
         }
-        cni.map(|v| e.cni = Some(v));
-        if let Some(s) = sources {
-            e.sources = Some(s);
+        if cni.is_some() {
+            e.cni = cni;
+        }
+        if sources.is_some() {
+            e.sources = sources;
             self.base_dir = base_dir.map(Path::to_path_buf);
         }
-        required.map(|v| e.required = Some(v));
-        readiness.map(|v| e.readiness = Some(v));
-        timeout.map(|v| e.timeout = Some(v));
+        if required.is_some() {
+            e.required = required;
+        }
+        if readiness.is_some() {
+            e.readiness = readiness;
+        }
+        if timeout.is_some() {
+            e.timeout = timeout;
+        }
         Ok(())
     }
 
@@ -341,15 +364,17 @@ impl Draft {
         }
         let timeout = match e.timeout {
             None => DEFAULT_COMPONENT_TIMEOUT,
-            Some(t) => crate::duration::parse(&t.value).map_err(|msg| {
-                invalid(at_spanned(file_of_stack.unwrap_or(file), &t), msg, None)
-            })?,
+            Some(t) => crate::duration::parse(&t.value)
+                .map_err(|msg| invalid(at_spanned(file_of_stack.unwrap_or(file), &t), msg, None))?,
         };
         let namespace = e.namespace.unwrap_or_else(|| self.name.clone());
         if !is_dns_label(&namespace) {
             return Err(invalid(
                 file.clone(),
-                format!("component `{}`: namespace `{namespace}` is not a valid namespace name", self.name),
+                format!(
+                    "component `{}`: namespace `{namespace}` is not a valid namespace name",
+                    self.name
+                ),
                 Some("use lowercase letters, digits and dashes".into()),
             ));
         }
@@ -359,7 +384,12 @@ impl Draft {
             version: e.version,
             namespace,
             description: e.description,
-            needs: e.needs.unwrap_or_default().into_iter().map(|s| s.value).collect(),
+            needs: e
+                .needs
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.value)
+                .collect(),
             cni: e.cni.unwrap_or(false),
             sources,
             values: self.values,
@@ -404,7 +434,12 @@ fn reject_unknown(
     Err(unknown_value_error(file, positions, component, first))
 }
 
-fn unknown_value_error(file: &str, positions: &Positions, component: &str, u: &UnknownKey) -> StackError {
+fn unknown_value_error(
+    file: &str,
+    positions: &Positions,
+    component: &str,
+    u: &UnknownKey,
+) -> StackError {
     let key = u.path.rsplit('.').next().unwrap_or(&u.path);
     let hint = did_you_mean(key, u.known.iter().map(String::as_str));
     invalid(
@@ -417,7 +452,11 @@ fn unknown_value_error(file: &str, positions: &Positions, component: &str, u: &U
     )
 }
 
-fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path>) -> Result<Source, StackError> {
+fn resolve_source(
+    file: &str,
+    spec: &Spanned<SourceSpec>,
+    base_dir: Option<&Path>,
+) -> Result<Source, StackError> {
     let s = &spec.value;
     let set = [
         s.url.is_some(),
@@ -441,7 +480,11 @@ fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path
         return Err(invalid(where_, "`sha256` pins a `url` source only", None));
     }
     if s.set_namespace && s.url.is_none() && s.file.is_none() {
-        return Err(invalid(where_, "`setNamespace` applies to `url` and `file` manifests only", None));
+        return Err(invalid(
+            where_,
+            "`setNamespace` applies to `url` and `file` manifests only",
+            None,
+        ));
     }
     let local = |p: &PathBuf| match base_dir {
         Some(dir) if p.is_relative() => dir.join(p),
@@ -449,12 +492,20 @@ fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path
     };
     Ok(if let Some(url) = &s.url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(invalid(where_, format!("`{url}` is not an http(s) URL"), Some("use `file:` for local manifests".into())));
+            return Err(invalid(
+                where_,
+                format!("`{url}` is not an http(s) URL"),
+                Some("use `file:` for local manifests".into()),
+            ));
         }
         if let Some(sum) = &s.sha256
             && (sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()))
         {
-            return Err(invalid(where_, format!("`{sum}` is not a sha256 (64 hex digits)"), None));
+            return Err(invalid(
+                where_,
+                format!("`{sum}` is not a sha256 (64 hex digits)"),
+                None,
+            ));
         }
         Source::Url {
             url: url.clone(),
@@ -468,7 +519,11 @@ fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path
         }
     } else if let Some(name) = &s.template {
         if !crate::render::templates::has_builtin(name) {
-            return Err(invalid(where_, format!("no built-in template folder `{name}`"), Some("use `templateDir:` for a local folder".into())));
+            return Err(invalid(
+                where_,
+                format!("no built-in template folder `{name}`"),
+                Some("use `templateDir:` for a local folder".into()),
+            ));
         }
         Source::Template { name: name.clone() }
     } else if let Some(p) = &s.template_dir {
@@ -476,7 +531,11 @@ fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path
     } else {
         let chart = s.chart.clone().expect("counted above");
         if chart.repository.is_empty() || chart.name.is_empty() || chart.version.is_empty() {
-            return Err(invalid(where_, "a chart needs `repository`, `name` and `version`", None));
+            return Err(invalid(
+                where_,
+                "a chart needs `repository`, `name` and `version`",
+                None,
+            ));
         }
         Source::Chart(chart)
     })
@@ -486,7 +545,8 @@ fn resolve_source(file: &str, spec: &Spanned<SourceSpec>, base_dir: Option<&Path
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -524,7 +584,9 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
 
     // The profile: the stack file's `extends`, else --profile.
     let extends = user.as_ref().and_then(|(file, f, _)| {
-        f.extends.as_ref().map(|e| (e.value.clone(), at_spanned(file, e)))
+        f.extends
+            .as_ref()
+            .map(|e| (e.value.clone(), at_spanned(file, e)))
     });
     let profile_name = match (&extends, &req.profile) {
         (Some((name, _)), _) => Some(name.clone()),
@@ -540,7 +602,10 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
         None => None,
         Some(name) => {
             let file = builtin::profile(name).ok_or_else(|| {
-                let location = extends.as_ref().map(|(_, l)| l.clone()).unwrap_or_else(|| "--profile".into());
+                let location = extends
+                    .as_ref()
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_else(|| "--profile".into());
                 let names = profile_names();
                 invalid(
                     location,
@@ -553,9 +618,17 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
     };
 
     let layers: Vec<Layer> = profile
-        .map(|(file, stack)| Layer { file, stack, base_dir: None })
+        .map(|(file, stack)| Layer {
+            file,
+            stack,
+            base_dir: None,
+        })
         .into_iter()
-        .chain(user.map(|(file, stack, base_dir)| Layer { file, stack, base_dir }))
+        .chain(user.map(|(file, stack, base_dir)| Layer {
+            file,
+            stack,
+            base_dir,
+        }))
         .collect();
 
     let mut drafts: Vec<Draft> = Vec::new();
@@ -564,7 +637,11 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
     let mut stack_name = profile_name.clone();
     let mut stack_name_from_file = false;
     for layer in layers {
-        let Layer { file, stack, base_dir } = layer;
+        let Layer {
+            file,
+            stack,
+            base_dir,
+        } = layer;
         if let Some(d) = stack.description {
             description = Some(d);
         }
@@ -584,7 +661,10 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
             if !known.contains(&d.value.as_str()) {
                 return Err(invalid(
                     at_spanned(&file, d),
-                    format!("cannot disable `{}`: no such component in the profile", d.value),
+                    format!(
+                        "cannot disable `{}`: no such component in the profile",
+                        d.value
+                    ),
                     Some(did_you_mean(&d.value, known)),
                 ));
             }
@@ -675,23 +755,37 @@ struct Layer {
     base_dir: Option<PathBuf>,
 }
 
-fn check_needs(draft: &Draft, names: &[String], disabled: &BTreeSet<String>) -> Result<(), StackError> {
+fn check_needs(
+    draft: &Draft,
+    names: &[String],
+    disabled: &BTreeSet<String>,
+) -> Result<(), StackError> {
     for need in draft.entry.needs.iter().flatten() {
         let where_ = at_spanned(&draft.needs_file, need);
         if need.value == draft.name {
-            return Err(invalid(where_, format!("component `{}` needs itself", draft.name), None));
+            return Err(invalid(
+                where_,
+                format!("component `{}` needs itself", draft.name),
+                None,
+            ));
         }
         if disabled.contains(&need.value) {
             return Err(invalid(
                 where_,
-                format!("component `{}` needs `{}`, which is disabled", draft.name, need.value),
+                format!(
+                    "component `{}` needs `{}`, which is disabled",
+                    draft.name, need.value
+                ),
                 Some(format!("enable `{}` again or remove the need", need.value)),
             ));
         }
         if !names.contains(&need.value) {
             return Err(invalid(
                 where_,
-                format!("component `{}` needs `{}`, which is not in the stack", draft.name, need.value),
+                format!(
+                    "component `{}` needs `{}`, which is not in the stack",
+                    draft.name, need.value
+                ),
                 Some(did_you_mean(&need.value, names.iter().map(String::as_str))),
             ));
         }
@@ -705,7 +799,8 @@ fn apply_values_file(path: &Path, drafts: &mut [Draft]) -> Result<(), StackError
         source,
     })?;
     let file = path.display().to_string();
-    let tree: tree::Tree = crate::yaml::from_str(&text).map_err(|e| invalid(at(&file, e.position), e.message, None))?;
+    let tree: tree::Tree = crate::yaml::from_str(&text)
+        .map_err(|e| invalid(at(&file, e.position), e.message, None))?;
     let mut positions = Positions::new();
     let value = tree.into_value("", &mut positions);
     let map = match value {
@@ -731,7 +826,10 @@ fn apply_values_file(path: &Path, drafts: &mut [Draft]) -> Result<(), StackError
         if let Some(u) = values::unknown_keys(&draft.schema, &v).first() {
             let prefixed: Positions = positions
                 .iter()
-                .filter_map(|(k, p)| k.strip_prefix(&format!("{component}.")).map(|r| (r.to_string(), p.clone())))
+                .filter_map(|(k, p)| {
+                    k.strip_prefix(&format!("{component}."))
+                        .map(|r| (r.to_string(), p.clone()))
+                })
                 .collect();
             return Err(unknown_value_error(&file, &prefixed, &component, u));
         }

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -103,7 +103,9 @@ impl<'de> Visitor<'de> for TreeVisitor {
         Ok(Tree::Scalar(Value::from(v)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Tree, E> {
-        Ok(Tree::Scalar(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+        Ok(Tree::Scalar(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
     }
     fn visit_str<E>(self, v: &str) -> Result<Tree, E> {
         Ok(Tree::Scalar(Value::String(v.to_string())))

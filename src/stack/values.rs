@@ -148,7 +148,11 @@ pub fn assign(values: &mut Value, path: &[Segment], leaf: Value) {
             if !values.is_object() {
                 *values = Value::Object(Map::new());
             }
-            let slot = values.as_object_mut().unwrap().entry(k.clone()).or_insert(Value::Null);
+            let slot = values
+                .as_object_mut()
+                .unwrap()
+                .entry(k.clone())
+                .or_insert(Value::Null);
             assign(slot, rest, leaf);
         }
         Segment::Index(i) => {
@@ -233,7 +237,8 @@ fn typed(raw: &str) -> Value {
                 && !raw.starts_with('.')
                 && !raw.ends_with('.')
             {
-                return serde_json::Number::from_f64(f).map_or(Value::String(raw.into()), Value::Number);
+                return serde_json::Number::from_f64(f)
+                    .map_or(Value::String(raw.into()), Value::Number);
             }
             Value::String(raw.to_string())
         }
@@ -315,7 +320,8 @@ mod tests {
     #[test]
     fn unknown_keys_are_found_except_under_chart() {
         let schema = json!({"backup": {"bucket": null, "region": null}, "chart": {}});
-        let over = json!({"backup": {"bukcet": "b"}, "chart": {"anything": {"goes": 1}}, "extra": 1});
+        let over =
+            json!({"backup": {"bukcet": "b"}, "chart": {"anything": {"goes": 1}}, "extra": 1});
         let unknown = unknown_keys(&schema, &over);
         let paths: Vec<_> = unknown.iter().map(|u| u.path.as_str()).collect();
         assert_eq!(paths, ["backup.bukcet", "extra"]);
