@@ -351,3 +351,32 @@ async fn invalid_inputs_exit_with_their_code_and_write_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_timed_out_gate_reports_the_warning_events_behind_it() {
+    let tb = testbed();
+    let stack = unique("quota");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app/deployment.yaml.hbs", HEALTHY_DEPLOYMENT);
+    // No pod may be created in this namespace: the ReplicaSet's attempts are rejected,
+    // and the cluster says so in Warning events.
+    write(
+        dir.path(),
+        "app/quota.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: no-pods\nspec:\n  hard:\n    pods: \"0\"\n",
+    );
+    write(dir.path(), "landscape.yaml", &format!("name: {stack}\ncomponents:\n{}", chain_component("web", &stack, &[], false, "12s")));
+    let mut cmd = tb.landscape();
+    cmd.current_dir(dir.path()).args(["up", "-o", "json"]);
+    let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
+    assert_eq!(out.code, 3, "{out:?}");
+    let events = out.events();
+    let failed = &events[position(&events, "failed", "web")];
+    let deployment = failed["not_ready"].as_array().unwrap().iter().find(|n| n["object"]["kind"] == "Deployment").unwrap();
+    assert_eq!(deployment["reason"], "0/2 replicas created");
+    let warnings: Vec<&str> = deployment["events"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("FailedCreate") && w.contains("exceeded quota")),
+        "{warnings:?}"
+    );
+}

@@ -17,11 +17,15 @@ use landscape::prepare::SourceSettings;
 use landscape::stack::StackRequest;
 
 /// Takes a bare Kubernetes cluster to a production-grade platform in one command.
-///
-/// Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage;
-/// 3 a health gate failed or timed out; 4 cluster or API error; 5 artifact error.
 #[derive(Debug, Parser)]
-#[command(name = "landscape", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "landscape",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage; \
+                  3 a health gate failed or timed out; 4 cluster or API error; 5 artifact error."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

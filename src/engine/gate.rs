@@ -224,6 +224,19 @@ async fn diagnose(cluster: &Cluster, waiting: &[&(Object, Health)]) -> Vec<NotRe
         let mut events = warning_events(cluster, obj).await;
         let mut pods = Vec::new();
         if let Some(selector) = pod_selector(obj) {
+            // A Deployment's pods are created by its ReplicaSets; when they cannot be
+            // (quota, admission), the warnings are on the ReplicaSet.
+            if obj.kind() == "Deployment" {
+                let sets = cluster
+                    .list("apps/v1", "ReplicaSet", obj.namespace(), &selector)
+                    .await
+                    .unwrap_or_default();
+                for rs in sets.iter().filter(|rs| rs.pointer_i64("/spec/replicas").unwrap_or(0) > 0) {
+                    for e in warning_events(cluster, rs).await {
+                        events.push(format!("replicaset {}: {e}", rs.name()));
+                    }
+                }
+            }
             let found = cluster
                 .list("v1", "Pod", obj.namespace(), &selector)
                 .await

@@ -1,0 +1,157 @@
+//! The command line without a cluster: help, profiles, plan, render, and input errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn landscape(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_landscape"));
+    cmd.current_dir(dir)
+        .env_remove("LANDSCAPE_MIRROR")
+        .env_remove("LANDSCAPE_PROFILE")
+        .env("LANDSCAPE_CACHE_DIR", dir.join(".cache"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn upstream() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream")
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Out {
+    let o = cmd.output().unwrap();
+    Out {
+        code: o.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(landscape(dir.path()).arg("--help"));
+    assert_eq!(help.code, 0);
+    for cmd in ["profiles", "plan", "render", "up"] {
+        assert!(help.stdout.contains(cmd), "{cmd} in help");
+    }
+    assert!(help.stdout.contains("Exit codes"));
+    let version = run(landscape(dir.path()).arg("--version"));
+    assert_eq!(version.stdout.trim(), format!("landscape {}", env!("CARGO_PKG_VERSION")));
+    let bad = run(landscape(dir.path()).arg("frobnicate"));
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn profiles_list_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = run(landscape(dir.path()).args(["profiles", "-o", "json"]));
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let v: Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(v[0]["name"], "small");
+    let show = run(landscape(dir.path()).args(["profiles", "show", "small", "-o", "json"]));
+    let v: Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(v["categories"]["networking"][0]["name"], "flannel");
+    assert_eq!(v["categories"]["networking"][0]["version"], "v0.28.9");
+    let text = run(landscape(dir.path()).args(["profiles", "show", "small"]));
+    assert!(text.stdout.contains("networking") && text.stdout.contains("flannel"));
+    let unknown = run(landscape(dir.path()).args(["profiles", "show", "smal"]));
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("did you mean `small`"), "{}", unknown.stderr);
+}
+
+#[test]
+fn plan_json_has_order_needs_and_critical_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let comps = v["components"].as_array().unwrap();
+    assert_eq!(comps[0]["name"], "flannel");
+    assert_eq!(comps[0]["order"], 1);
+    let prom = comps.iter().find(|c| c["name"] == "prometheus").unwrap();
+    assert_eq!(prom["needs"], serde_json::json!(["flannel", "prometheus-operator"]));
+    assert_eq!(prom["implicit_needs"], serde_json::json!(["flannel"]));
+    assert_eq!(v["critical_path"], serde_json::json!(["flannel", "prometheus-operator", "prometheus"]));
+}
+
+#[test]
+fn no_stack_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(landscape(dir.path()).arg("plan"));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.starts_with("error: no stack given"), "{}", out.stderr);
+}
+
+#[test]
+fn typos_in_values_files_and_set_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "kyverno-policies:\n  validationFailureAction: Audit\n  excludeNamespace: [legacy]\n",
+    )
+    .unwrap();
+    let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "-f", "values.yaml"]));
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: values.yaml:3:3: unknown value `kyverno-policies.excludeNamespace` (hint: did you mean `excludeNamespaces`?; raw Helm values go under `kyverno-policies.chart`)"
+    );
+    std::fs::write(dir.path().join("values.yaml"), "kyvern-policies: {}\n").unwrap();
+    let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "-f", "values.yaml"]));
+    assert!(out.stderr.contains("values.yaml:1:1: unknown component `kyvern-policies` (hint: did you mean `kyverno-policies`?)"), "{}", out.stderr);
+    let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "--set", "argocd.replicas=2"]));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--set argocd.replicas=2: unknown value `argocd.replicas`"), "{}", out.stderr);
+}
+
+#[test]
+fn render_fills_namespaces_labels_and_relocates_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = upstream();
+    let out = run(landscape(dir.path()).args(["render", "--profile", "small", "-o", "json", "--image-registry", "registry.local/mirror"]).arg("--mirror").arg(&mirror));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let argocd = v.as_array().unwrap().iter().find(|c| c["component"] == "argocd").unwrap();
+    let objects = argocd["objects"].as_array().unwrap();
+    let server = objects.iter().find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "argocd-server").unwrap();
+    assert_eq!(server["metadata"]["namespace"], "argocd", "namespace filled in");
+    assert_eq!(server["metadata"]["labels"]["landscape.dev/stack"], "small");
+    let image = server["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap();
+    assert!(image.starts_with("registry.local/mirror/argoproj/argocd:"), "{image}");
+    let ns = &objects[0];
+    assert_eq!((ns["kind"].as_str(), ns["metadata"]["name"].as_str()), (Some("Namespace"), Some("argocd")));
+    // Cluster-scoped objects have no namespace.
+    let crd = objects.iter().find(|o| o["kind"] == "CustomResourceDefinition").unwrap();
+    assert!(crd["metadata"].get("namespace").is_none());
+    // The bundle's operator was moved out of `default`, with its binding.
+    let po = v.as_array().unwrap().iter().find(|c| c["component"] == "prometheus-operator").unwrap();
+    let binding = po["objects"].as_array().unwrap().iter().find(|o| o["kind"] == "ClusterRoleBinding").unwrap();
+    assert_eq!(binding["subjects"][0]["namespace"], "monitoring");
+}
+
+#[test]
+fn render_to_a_folder_per_component_round_trips_through_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(landscape(dir.path()).args(["render", "--profile", "small", "--out", "rendered"]).arg("--mirror").arg(upstream()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let folder = dir.path().join("rendered/kyverno-policies");
+    let mut files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let obj: Value = landscape::yaml::from_str(&text).unwrap();
+    assert_eq!(obj["kind"], "ClusterPolicy");
+    let excluded = obj.pointer("/spec/rules/0/exclude/any/0/resources/namespaces").unwrap();
+    for ns in ["kube-system", "kyverno", "argocd", "monitoring", "kube-flannel", "trivy-system"] {
+        assert!(excluded.as_array().unwrap().iter().any(|n| n == ns), "{ns} excluded");
+    }
+    assert!(!excluded.as_array().unwrap().iter().any(|n| n == "default"), "user workloads in default are checked");
+}
