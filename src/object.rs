@@ -20,6 +20,13 @@ pub mod labels {
     pub const COMPONENT: &str = "landscape.dev/component";
 }
 
+/// Annotations that change how landscape treats an object.
+pub mod annotations {
+    /// `"true"`: create the object if it is missing, never update it (generated
+    /// credentials that must not change on every run).
+    pub const CREATE_ONLY: &str = "landscape.dev/create-only";
+}
+
 /// Identifies an object in a cluster: group, kind, namespace and name. The version is left
 /// out on purpose: the same object may be served at several versions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -186,6 +193,10 @@ impl Object {
                 .or_insert_with(|| Value::Object(Map::new())),
         );
         annotations.insert(key.to_string(), Value::String(value.to_string()));
+    }
+
+    pub fn is_create_only(&self) -> bool {
+        self.annotation(annotations::CREATE_ONLY) == Some("true")
     }
 
     pub fn is_crd(&self) -> bool {

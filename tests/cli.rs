@@ -44,7 +44,10 @@ fn help_and_version() {
     }
     assert!(help.stdout.contains("Exit codes"));
     let version = run(landscape(dir.path()).arg("--version"));
-    assert_eq!(version.stdout.trim(), format!("landscape {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.stdout.trim(),
+        format!("landscape {}", env!("CARGO_PKG_VERSION"))
+    );
     let bad = run(landscape(dir.path()).arg("frobnicate"));
     assert_eq!(bad.code, 2);
 }
@@ -64,7 +67,11 @@ fn profiles_list_and_show() {
     assert!(text.stdout.contains("networking") && text.stdout.contains("flannel"));
     let unknown = run(landscape(dir.path()).args(["profiles", "show", "smal"]));
     assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("did you mean `small`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("did you mean `small`"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -77,9 +84,15 @@ fn plan_json_has_order_needs_and_critical_path() {
     assert_eq!(comps[0]["name"], "flannel");
     assert_eq!(comps[0]["order"], 1);
     let prom = comps.iter().find(|c| c["name"] == "prometheus").unwrap();
-    assert_eq!(prom["needs"], serde_json::json!(["flannel", "prometheus-operator"]));
+    assert_eq!(
+        prom["needs"],
+        serde_json::json!(["flannel", "prometheus-operator"])
+    );
     assert_eq!(prom["implicit_needs"], serde_json::json!(["flannel"]));
-    assert_eq!(v["critical_path"], serde_json::json!(["flannel", "prometheus-operator", "prometheus"]));
+    assert_eq!(
+        v["critical_path"],
+        serde_json::json!(["flannel", "prometheus-operator", "prometheus"])
+    );
 }
 
 #[test]
@@ -87,7 +100,11 @@ fn no_stack_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(landscape(dir.path()).arg("plan"));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.starts_with("error: no stack given"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: no stack given"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -107,51 +124,126 @@ fn typos_in_values_files_and_set_are_located() {
     std::fs::write(dir.path().join("values.yaml"), "kyvern-policies: {}\n").unwrap();
     let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "-f", "values.yaml"]));
     assert!(out.stderr.contains("values.yaml:1:1: unknown component `kyvern-policies` (hint: did you mean `kyverno-policies`?)"), "{}", out.stderr);
-    let out = run(landscape(dir.path()).args(["plan", "--profile", "small", "--set", "argocd.replicas=2"]));
+    let out = run(landscape(dir.path()).args([
+        "plan",
+        "--profile",
+        "small",
+        "--set",
+        "argocd.replicas=2",
+    ]));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--set argocd.replicas=2: unknown value `argocd.replicas`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--set argocd.replicas=2: unknown value `argocd.replicas`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn render_fills_namespaces_labels_and_relocates_images() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = upstream();
-    let out = run(landscape(dir.path()).args(["render", "--profile", "small", "-o", "json", "--image-registry", "registry.local/mirror"]).arg("--mirror").arg(&mirror));
+    let out = run(landscape(dir.path())
+        .args([
+            "render",
+            "--profile",
+            "small",
+            "-o",
+            "json",
+            "--image-registry",
+            "registry.local/mirror",
+        ])
+        .arg("--mirror")
+        .arg(&mirror));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let argocd = v.as_array().unwrap().iter().find(|c| c["component"] == "argocd").unwrap();
+    let argocd = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "argocd")
+        .unwrap();
     let objects = argocd["objects"].as_array().unwrap();
-    let server = objects.iter().find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "argocd-server").unwrap();
-    assert_eq!(server["metadata"]["namespace"], "argocd", "namespace filled in");
+    let server = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "argocd-server")
+        .unwrap();
+    assert_eq!(
+        server["metadata"]["namespace"], "argocd",
+        "namespace filled in"
+    );
     assert_eq!(server["metadata"]["labels"]["landscape.dev/stack"], "small");
-    let image = server["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap();
-    assert!(image.starts_with("registry.local/mirror/argoproj/argocd:"), "{image}");
+    let image = server["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(
+        image.starts_with("registry.local/mirror/argoproj/argocd:"),
+        "{image}"
+    );
     let ns = &objects[0];
-    assert_eq!((ns["kind"].as_str(), ns["metadata"]["name"].as_str()), (Some("Namespace"), Some("argocd")));
+    assert_eq!(
+        (ns["kind"].as_str(), ns["metadata"]["name"].as_str()),
+        (Some("Namespace"), Some("argocd"))
+    );
     // Cluster-scoped objects have no namespace.
-    let crd = objects.iter().find(|o| o["kind"] == "CustomResourceDefinition").unwrap();
+    let crd = objects
+        .iter()
+        .find(|o| o["kind"] == "CustomResourceDefinition")
+        .unwrap();
     assert!(crd["metadata"].get("namespace").is_none());
     // The bundle's operator was moved out of `default`, with its binding.
-    let po = v.as_array().unwrap().iter().find(|c| c["component"] == "prometheus-operator").unwrap();
-    let binding = po["objects"].as_array().unwrap().iter().find(|o| o["kind"] == "ClusterRoleBinding").unwrap();
+    let po = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "prometheus-operator")
+        .unwrap();
+    let binding = po["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "ClusterRoleBinding")
+        .unwrap();
     assert_eq!(binding["subjects"][0]["namespace"], "monitoring");
 }
 
 #[test]
 fn render_to_a_folder_per_component_round_trips_through_yaml() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(landscape(dir.path()).args(["render", "--profile", "small", "--out", "rendered"]).arg("--mirror").arg(upstream()));
+    let out = run(landscape(dir.path())
+        .args(["render", "--profile", "small", "--out", "rendered"])
+        .arg("--mirror")
+        .arg(upstream()));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let folder = dir.path().join("rendered/kyverno-policies");
-    let mut files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 3);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     let obj: Value = landscape::yaml::from_str(&text).unwrap();
     assert_eq!(obj["kind"], "ClusterPolicy");
-    let excluded = obj.pointer("/spec/rules/0/exclude/any/0/resources/namespaces").unwrap();
-    for ns in ["kube-system", "kyverno", "argocd", "monitoring", "kube-flannel", "trivy-system"] {
-        assert!(excluded.as_array().unwrap().iter().any(|n| n == ns), "{ns} excluded");
+    let excluded = obj
+        .pointer("/spec/rules/0/exclude/any/0/resources/namespaces")
+        .unwrap();
+    for ns in [
+        "kube-system",
+        "kyverno",
+        "argocd",
+        "monitoring",
+        "kube-flannel",
+        "trivy-system",
+    ] {
+        assert!(
+            excluded.as_array().unwrap().iter().any(|n| n == ns),
+            "{ns} excluded"
+        );
     }
-    assert!(!excluded.as_array().unwrap().iter().any(|n| n == "default"), "user workloads in default are checked");
+    assert!(
+        !excluded.as_array().unwrap().iter().any(|n| n == "default"),
+        "user workloads in default are checked"
+    );
 }

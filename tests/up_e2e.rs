@@ -365,18 +365,37 @@ async fn a_timed_out_gate_reports_the_warning_events_behind_it() {
         "app/quota.yaml",
         "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: no-pods\nspec:\n  hard:\n    pods: \"0\"\n",
     );
-    write(dir.path(), "landscape.yaml", &format!("name: {stack}\ncomponents:\n{}", chain_component("web", &stack, &[], false, "12s")));
+    write(
+        dir.path(),
+        "landscape.yaml",
+        &format!(
+            "name: {stack}\ncomponents:\n{}",
+            chain_component("web", &stack, &[], false, "12s")
+        ),
+    );
     let mut cmd = tb.landscape();
     cmd.current_dir(dir.path()).args(["up", "-o", "json"]);
     let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     assert_eq!(out.code, 3, "{out:?}");
     let events = out.events();
     let failed = &events[position(&events, "failed", "web")];
-    let deployment = failed["not_ready"].as_array().unwrap().iter().find(|n| n["object"]["kind"] == "Deployment").unwrap();
+    let deployment = failed["not_ready"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["object"]["kind"] == "Deployment")
+        .unwrap();
     assert_eq!(deployment["reason"], "0/2 replicas created");
-    let warnings: Vec<&str> = deployment["events"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let warnings: Vec<&str> = deployment["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
     assert!(
-        warnings.iter().any(|w| w.contains("FailedCreate") && w.contains("exceeded quota")),
+        warnings
+            .iter()
+            .any(|w| w.contains("FailedCreate") && w.contains("exceeded quota")),
         "{warnings:?}"
     );
 }

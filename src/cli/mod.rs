@@ -1,6 +1,9 @@
 //! The command line: clap types, shared flags, and one small module per subcommand that
 //! turns flags into a library call and the result into output and an exit code.
 
+mod bundle;
+mod images;
+mod lock;
 mod plan;
 mod profiles;
 mod render;
@@ -29,11 +32,10 @@ use landscape::stack::StackRequest;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    #[command(flatten)]
-    pub global: GlobalArgs,
 }
 
-#[derive(Debug, Args)]
+/// How a command prints its result.
+#[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Text)]
@@ -59,6 +61,12 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Install the stack: apply each component in dependency order, gated on health.
     Up(up::UpArgs),
+    /// Write landscape.lock: every artifact and chart with its digest, every image.
+    Lock(lock::LockArgs),
+    /// Write every artifact of the stack into a directory, for installing with no network.
+    Bundle(bundle::BundleArgs),
+    /// List every container image the stack uses.
+    Images(images::ImagesArgs),
 }
 
 /// Which stack, with which values.
@@ -93,9 +101,13 @@ impl StackArgs {
 /// Where artifacts come from.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
-    /// Fetch artifacts from a mirror: https://HOST/PATH is read from URL/HOST/PATH.
+    /// Fetch artifacts from a mirror: https://HOST/PATH is read from URL/HOST/PATH
+    /// (an http(s) URL, file:///DIR or a directory).
     #[arg(long, env = "LANDSCAPE_MIRROR", value_name = "URL")]
     pub mirror: Option<String>,
+    /// Refuse any artifact missing from landscape.lock or whose digest differs.
+    #[arg(long)]
+    pub locked: bool,
     /// Rewrite every image to this registry (HOST[/PREFIX]).
     #[arg(long, value_name = "HOST[/PREFIX]")]
     pub image_registry: Option<String>,
@@ -105,7 +117,21 @@ impl SourceArgs {
     pub fn settings(&self) -> SourceSettings {
         SourceSettings {
             mirror: self.mirror.clone().filter(|m| !m.is_empty()),
-            cache_dir: None,
+            cache_dir: std::env::var_os("LANDSCAPE_CACHE_DIR").map(PathBuf::from),
+            locked: self.locked,
+        }
+    }
+
+    /// Options for [`landscape::prepare::prepare`].
+    pub fn options(
+        &self,
+        capabilities: landscape::render::Capabilities,
+    ) -> landscape::prepare::Options {
+        landscape::prepare::Options {
+            sources: self.settings(),
+            capabilities,
+            image_registry: self.image_registry.clone(),
+            placeholders: false,
         }
     }
 }
@@ -137,9 +163,30 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs a command; returns the exit code for successful runs (diff may return 1).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Profiles(args) => profiles::run(args, &cli.global),
-        Command::Plan(args) => plan::run(args, &cli.global),
-        Command::Render(args) => render::run(args, &cli.global).await,
-        Command::Up(args) => up::run(args, &cli.global).await,
+        Command::Profiles(args) => {
+            let out = args.output.clone();
+            profiles::run(args, &out)
+        }
+        Command::Plan(args) => {
+            let out = args.output.clone();
+            plan::run(args, &out)
+        }
+        Command::Render(args) => {
+            let out = args.output.clone();
+            render::run(args, &out).await
+        }
+        Command::Up(args) => {
+            let out = args.output.clone();
+            up::run(args, &out).await
+        }
+        Command::Lock(args) => {
+            let out = args.output.clone();
+            lock::run(args, &out).await
+        }
+        Command::Bundle(args) => bundle::run(args).await,
+        Command::Images(args) => {
+            let out = args.output.clone();
+            images::run(args, &out).await
+        }
     }
 }

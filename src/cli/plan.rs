@@ -10,11 +10,22 @@ use super::{GlobalArgs, Output, StackArgs};
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
+    pub output: GlobalArgs,
+    #[command(flatten)]
     pub stack: StackArgs,
+    /// Refuse artifacts that landscape.lock does not cover (no download is made).
+    #[arg(long)]
+    pub locked: bool,
 }
 
 pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let (stack, plan) = landscape::prepare::load(&args.stack.request())?;
+    let request = args.stack.request();
+    let (stack, plan) = landscape::prepare::load(&request)?;
+    if args.locked {
+        let path = landscape::prepare::lock_path(&stack, &request);
+        let lock = landscape::source::Lock::read(&path).map_err(landscape::Error::from)?;
+        landscape::prepare::check_lock_covers(&stack, &lock, &path)?;
+    }
     match global.output {
         Output::Json => {
             let components: Vec<_> = plan

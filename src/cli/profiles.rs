@@ -10,6 +10,8 @@ use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct ProfilesArgs {
+    #[command(flatten)]
+    pub output: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<ProfilesCommand>,
 }

@@ -12,6 +12,8 @@ use super::{GlobalArgs, Output, SourceArgs, StackArgs};
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
+    pub output: GlobalArgs,
+    #[command(flatten)]
     pub stack: StackArgs,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -32,13 +34,8 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         api_versions: args.api_versions.clone(),
         resources: vec![],
     };
-    let prepared = landscape::prepare::prepare(
-        &args.stack.request(),
-        &args.source.settings(),
-        caps,
-        args.source.image_registry.clone(),
-    )
-    .await?;
+    let prepared =
+        landscape::prepare::prepare(&args.stack.request(), &args.source.options(caps)).await?;
     if let Some(dir) = &args.out {
         for r in &prepared.rendered {
             let folder = dir.join(&r.name);

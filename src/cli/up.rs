@@ -16,6 +16,8 @@ use super::{GlobalArgs, KubeArgs, Output, SourceArgs, StackArgs, parse_duration}
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[command(flatten)]
+    pub output: GlobalArgs,
+    #[command(flatten)]
     pub stack: StackArgs,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -50,13 +52,8 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
     let cluster = Cluster::connect(&args.kube.cluster_args())
         .await
         .map_err(landscape::Error::from)?;
-    let prepared = landscape::prepare::prepare(
-        &request,
-        &args.source.settings(),
-        cluster.capabilities(),
-        args.source.image_registry.clone(),
-    )
-    .await?;
+    let prepared =
+        landscape::prepare::prepare(&request, &args.source.options(cluster.capabilities())).await?;
     engine::preflight(
         &prepared.stack,
         &prepared.plan,

@@ -197,6 +197,11 @@ async fn try_apply(ctx: &Ctx<'_>, obj: &Object) -> Result<Attempt, ClusterError>
             return Ok(Attempt::Conflict(owner));
         }
     }
+    if let Some(live) = &live
+        && obj.is_create_only()
+    {
+        return Ok(Attempt::Done(Change::Unchanged, live.clone()));
+    }
     let result = ctx
         .cluster
         .apply(

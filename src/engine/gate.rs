@@ -231,7 +231,10 @@ async fn diagnose(cluster: &Cluster, waiting: &[&(Object, Health)]) -> Vec<NotRe
                     .list("apps/v1", "ReplicaSet", obj.namespace(), &selector)
                     .await
                     .unwrap_or_default();
-                for rs in sets.iter().filter(|rs| rs.pointer_i64("/spec/replicas").unwrap_or(0) > 0) {
+                for rs in sets
+                    .iter()
+                    .filter(|rs| rs.pointer_i64("/spec/replicas").unwrap_or(0) > 0)
+                {
                     for e in warning_events(cluster, rs).await {
                         events.push(format!("replicaset {}: {e}", rs.name()));
                     }

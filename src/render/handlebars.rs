@@ -20,6 +20,7 @@ pub fn engine() -> Handlebars<'static> {
     hb.register_helper("b64enc", Box::new(b64enc));
     hb.register_helper("join", Box::new(join));
     hb.register_helper("lower", Box::new(lower));
+    hb.register_helper("randAlphaNum", Box::new(rand_alpha_num));
     hb
 }
 
@@ -132,6 +133,40 @@ handlebars_helper!(join: |list: array, sep: str| list
     .collect::<Vec<_>>()
     .join(sep));
 
+/// `{{randAlphaNum 32}}`: a random string of letters and digits from the operating
+/// system's random source. Only for objects marked create-only (a generated password):
+/// anything else would change on every run.
+fn rand_alpha_num(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let len = h
+        .param(0)
+        .and_then(|p| p.value().as_u64())
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("randAlphaNum", 0))? as usize;
+    let mut bytes = vec![0u8; len * 2];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| RenderErrorReason::Other(format!("no random source: {e}")))?;
+    // Rejection sampling keeps the distribution uniform (256 is not a multiple of 62).
+    let text: String = bytes
+        .iter()
+        .filter(|b| (**b as usize) < 248)
+        .take(len)
+        .map(|b| CHARS[*b as usize % CHARS.len()] as char)
+        .collect();
+    if text.len() < len {
+        return Err(RenderErrorReason::Other("not enough randomness".into()).into());
+    }
+    out.write(&text)?;
+    Ok(())
+}
+
 /// Standard base64 with padding (RFC 4648), as Kubernetes Secrets expect.
 pub fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -210,5 +245,10 @@ mod tests {
             "aGVsbG8="
         );
         assert_eq!(base64_encode(b"ab"), "YWI=");
+        let a = render("{{randAlphaNum 24}}", json!({})).unwrap();
+        let b = render("{{randAlphaNum 24}}", json!({})).unwrap();
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
     }
 }

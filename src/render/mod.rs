@@ -130,23 +130,75 @@ fn stack_namespaces(stack: &Stack) -> Vec<String> {
 }
 
 /// Renders every component of the stack.
+///
+/// Charts often render optional objects only when the cluster serves their kind
+/// (`.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor"`). On a fresh
+/// cluster those kinds arrive with the stack itself, so the API versions the stack's own
+/// CRDs serve are added to the cluster's — in a second pass when the first one found new
+/// CRDs — and the first `up` renders exactly what later ones will.
 pub fn render_stack(
     stack: &Stack,
     artifacts: &Artifacts,
     opts: &RenderOptions,
 ) -> Result<Vec<RenderedComponent>, RenderError> {
-    let charts = chart::render_all(stack, artifacts, opts)?;
+    let mut caps = opts.capabilities.clone();
+    let mut rendered = render_sources(stack, artifacts, opts, &caps)?;
+    let extended = with_stack_crds(&caps, &rendered);
+    if extended.api_versions.len() != caps.api_versions.len() {
+        caps = extended;
+        rendered = render_sources(stack, artifacts, opts, &caps)?;
+    }
+    finish(stack, &mut rendered, opts)?;
+    Ok(rendered)
+}
+
+/// `caps` plus every group/version and group/version/Kind the CRDs in `rendered` serve.
+fn with_stack_crds(caps: &Capabilities, rendered: &[RenderedComponent]) -> Capabilities {
+    let mut apis: BTreeSet<String> = caps.api_versions.iter().cloned().collect();
+    for obj in rendered
+        .iter()
+        .flat_map(|r| r.objects.iter())
+        .filter(|o| o.is_crd())
+    {
+        let group = obj.pointer_str("/spec/group").unwrap_or_default();
+        let kind = obj.pointer_str("/spec/names/kind").unwrap_or_default();
+        for v in obj
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if v.get("served").and_then(Value::as_bool) == Some(false) {
+                continue;
+            }
+            if let Some(version) = v.get("name").and_then(Value::as_str) {
+                apis.insert(format!("{group}/{version}"));
+                apis.insert(format!("{group}/{version}/{kind}"));
+            }
+        }
+    }
+    Capabilities {
+        api_versions: apis.into_iter().collect(),
+        ..caps.clone()
+    }
+}
+
+/// Renders each component's sources into objects, before the stack-wide finishing.
+fn render_sources(
+    stack: &Stack,
+    artifacts: &Artifacts,
+    opts: &RenderOptions,
+    caps: &Capabilities,
+) -> Result<Vec<RenderedComponent>, RenderError> {
+    let charts = chart::render_all(stack, artifacts, opts, caps)?;
     let mut rendered = Vec::new();
     for component in &stack.components {
         let mut objects = Vec::new();
         for source in &component.sources {
             let docs = match source {
-                Source::Template { name } => render_templates(
-                    stack,
-                    component,
-                    &templates::builtin(name),
-                    &opts.capabilities,
-                )?,
+                Source::Template { name } => {
+                    render_templates(stack, component, &templates::builtin(name), caps)?
+                }
                 Source::TemplateDir { path } => {
                     let files = templates::local(path).map_err(|e| RenderError::Read {
                         path: path.display().to_string(),
@@ -158,7 +210,7 @@ pub fn render_stack(
                             message: "no .hbs or .yaml files in this folder".into(),
                         });
                     }
-                    render_templates(stack, component, &files, &opts.capabilities)?
+                    render_templates(stack, component, &files, caps)?
                 }
                 Source::File { path, .. } => vec![(path.display().to_string(), read(path)?, false)],
                 Source::Url { url, .. } => {
@@ -194,8 +246,12 @@ pub fn render_stack(
                     ..
                 }
             );
+            let from_chart = matches!(source, Source::Chart(_));
             for (origin, text, downloaded) in docs {
                 let mut parsed = parse_objects(&component.name, &origin, &text, downloaded)?;
+                if from_chart {
+                    parsed.retain(|o| !chart::is_skipped_hook(o));
+                }
                 if set_namespace {
                     relocate::into_namespace(&mut parsed, &component.namespace);
                 }
@@ -207,7 +263,6 @@ pub fn render_stack(
             objects,
         });
     }
-    finish(stack, &mut rendered, opts)?;
     Ok(rendered)
 }
 

@@ -147,6 +147,21 @@ impl Fetcher {
 
     /// The artifact at `url`, verified against `pin` when given.
     pub async fn fetch(&self, url: &str, pin: Option<&str>) -> Result<Artifact, SourceError> {
+        self.fetch_with(url, pin, true).await
+    }
+
+    /// Like [`Fetcher::fetch`] for an unpinned URL, but never from the cache: for files that
+    /// change upstream (a chart repository's index).
+    pub async fn fetch_fresh(&self, url: &str) -> Result<Artifact, SourceError> {
+        self.fetch_with(url, None, false).await
+    }
+
+    async fn fetch_with(
+        &self,
+        url: &str,
+        pin: Option<&str>,
+        use_cache: bool,
+    ) -> Result<Artifact, SourceError> {
         let location = match &self.opts.mirror {
             Some(m) => m.locate(url).ok_or_else(|| SourceError::Invalid {
                 url: url.to_string(),
@@ -157,7 +172,7 @@ impl Fetcher {
         if let Location::File(path) = &location {
             return self.read_local(url, path, pin);
         }
-        if let Some(hit) = self.cached(url, pin) {
+        if let Some(hit) = self.cached(url, pin, use_cache) {
             return Ok(hit);
         }
         let Location::Http(from) = location else {
@@ -187,13 +202,15 @@ impl Fetcher {
         })
     }
 
-    fn cached(&self, url: &str, pin: Option<&str>) -> Option<Artifact> {
+    fn cached(&self, url: &str, pin: Option<&str>, use_cache: bool) -> Option<Artifact> {
         let sha = match pin {
             Some(p) => p.to_string(),
-            None if self.opts.reuse_unpinned => std::fs::read_to_string(self.index_path(url))
-                .ok()?
-                .trim()
-                .to_string(),
+            None if use_cache && self.opts.reuse_unpinned => {
+                std::fs::read_to_string(self.index_path(url))
+                    .ok()?
+                    .trim()
+                    .to_string()
+            }
             None => return None,
         };
         let path = self.objects_dir().join(&sha);

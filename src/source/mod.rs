@@ -4,14 +4,19 @@
 //! Downloads are bounded — size, time, redirects — and TLS is always verified. Whatever
 //! goes wrong here is an artifact error (exit code 5), never a crash.
 
+pub mod bundle;
+pub mod chart;
 mod fetch;
+pub mod lock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt};
 
+pub use chart::ChartArtifact;
 pub use fetch::{FetchOptions, Fetcher, Mirror};
+pub use lock::{Lock, lock_path};
 
 use crate::stack::{Source, Stack};
 
@@ -34,10 +39,12 @@ impl Artifact {
     }
 }
 
-/// Every artifact a stack needs, by upstream URL.
+/// Every artifact a stack needs: manifests by upstream URL, charts by repository, name
+/// and version.
 #[derive(Clone, Debug, Default)]
 pub struct Artifacts {
     files: BTreeMap<String, Artifact>,
+    charts: BTreeMap<chart::ChartKey, ChartArtifact>,
 }
 
 impl Artifacts {
@@ -45,12 +52,16 @@ impl Artifacts {
         self.files.get(url)
     }
 
-    pub fn insert(&mut self, artifact: Artifact) {
-        self.files.insert(artifact.url.clone(), artifact);
+    pub fn chart(&self, spec: &crate::stack::ChartSpec) -> Option<&ChartArtifact> {
+        self.charts.get(&chart::key(spec))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Artifact> {
+    pub fn manifests(&self) -> impl Iterator<Item = &Artifact> {
         self.files.values()
+    }
+
+    pub fn charts(&self) -> impl Iterator<Item = &ChartArtifact> {
+        self.charts.values()
     }
 }
 
@@ -86,6 +97,10 @@ pub enum SourceError {
     Cache { path: PathBuf, message: String },
     #[error("invalid mirror `{mirror}`: {message}")]
     Mirror { mirror: String, message: String },
+    #[error("{url} is not in the lock {} (hint: run `landscape lock` to add it, and review the change)", .lock.display())]
+    NotLocked { url: String, lock: PathBuf },
+    #[error("{path}: {message}", path = .path.display())]
+    Lock { path: PathBuf, message: String },
 }
 
 impl SourceError {
@@ -108,26 +123,90 @@ fn via(url: &str, fetched_from: &str) -> String {
 /// How many downloads run at once.
 const PARALLEL_DOWNLOADS: usize = 8;
 
-/// Fetches every URL source of the stack, concurrently.
-pub async fn fetch_stack(stack: &Stack, fetcher: &Fetcher) -> Result<Artifacts, SourceError> {
-    let mut wanted: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+/// The lock an operation must respect (`--locked`), and where it was read from.
+pub struct Locked<'a> {
+    pub lock: &'a Lock,
+    pub path: &'a Path,
+}
+
+/// Fetches every manifest and chart of the stack, concurrently. With a lock, every
+/// artifact must be in it and match its digest; charts are then fetched from the locked
+/// URL without consulting the repository index.
+pub async fn fetch_stack(
+    stack: &Stack,
+    fetcher: &Fetcher,
+    locked: Option<&Locked<'_>>,
+) -> Result<Artifacts, SourceError> {
+    let mut urls: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    let mut charts: BTreeMap<chart::ChartKey, &crate::stack::ChartSpec> = BTreeMap::new();
     for c in &stack.components {
         for s in &c.sources {
-            if let Source::Url { url, sha256, .. } = s {
-                wanted.insert(url, sha256.as_deref());
+            match s {
+                Source::Url { url, sha256, .. } => {
+                    let pin = match locked {
+                        None => sha256.clone(),
+                        Some(l) => {
+                            let entry =
+                                l.lock.artifact(url).ok_or_else(|| SourceError::NotLocked {
+                                    url: url.clone(),
+                                    lock: l.path.to_path_buf(),
+                                })?;
+                            if let Some(own) = sha256
+                                && !own.eq_ignore_ascii_case(&entry.sha256)
+                            {
+                                return Err(SourceError::Checksum {
+                                    url: url.clone(),
+                                    expected: own.clone(),
+                                    actual: format!("{} (in the lock)", entry.sha256),
+                                });
+                            }
+                            Some(entry.sha256.clone())
+                        }
+                    };
+                    urls.insert(url, pin);
+                }
+                Source::Chart(spec) => {
+                    charts.insert(chart::key(spec), spec);
+                }
+                _ => {}
             }
         }
     }
-    let fetched: Vec<Artifact> = futures::stream::iter(wanted)
-        .map(|(url, pin)| fetcher.fetch(url, pin))
+    let files: Vec<Artifact> = futures::stream::iter(urls)
+        .map(|(url, pin)| async move { fetcher.fetch(url, pin.as_deref()).await })
         .buffer_unordered(PARALLEL_DOWNLOADS)
         .try_collect()
         .await?;
-    let mut artifacts = Artifacts::default();
-    for a in fetched {
-        artifacts.insert(a);
-    }
-    Ok(artifacts)
+    let resolved: Vec<(chart::ChartKey, ChartArtifact)> = futures::stream::iter(charts)
+        .map(|(key, spec)| async move {
+            let artifact = match locked {
+                Some(l) => {
+                    let entry = l
+                        .lock
+                        .chart(&spec.repository, &spec.name, &spec.version)
+                        .ok_or_else(|| SourceError::NotLocked {
+                            url: format!(
+                                "chart {} {} from {}",
+                                spec.name, spec.version, spec.repository
+                            ),
+                            lock: l.path.to_path_buf(),
+                        })?;
+                    chart::download(fetcher, spec, &entry.url, Some(&entry.digest)).await?
+                }
+                None => {
+                    let (url, digest) = chart::locate(fetcher, spec).await?;
+                    chart::download(fetcher, spec, &url, digest.as_deref()).await?
+                }
+            };
+            Ok::<_, SourceError>((key, artifact))
+        })
+        .buffer_unordered(PARALLEL_DOWNLOADS)
+        .try_collect()
+        .await?;
+    Ok(Artifacts {
+        files: files.into_iter().map(|a| (a.url.clone(), a)).collect(),
+        charts: resolved.into_iter().collect(),
+    })
 }
 
 /// The default cache directory: `LANDSCAPE_CACHE_DIR`, else the XDG cache, else ~/.cache.

@@ -1,0 +1,40 @@
+//! `landscape images`: every container image the stack's objects reference.
+
+use clap::Args;
+
+use landscape::ExitCode;
+use landscape::render::Capabilities;
+
+use super::{GlobalArgs, Output, SourceArgs, StackArgs};
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    #[command(flatten)]
+    pub output: GlobalArgs,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+pub async fn run(args: ImagesArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.source.options(Capabilities::default());
+    opts.placeholders = true;
+    let prepared = landscape::prepare::prepare(&args.stack.request(), &opts).await?;
+    let images = landscape::prepare::images(&prepared.rendered);
+    match global.output {
+        Output::Json => {
+            let items: Vec<_> = images
+                .iter()
+                .map(|(image, components)| serde_json::json!({"image": image, "components": components}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&items)?);
+        }
+        Output::Text => {
+            for (image, _) in &images {
+                println!("{image}");
+            }
+        }
+    }
+    Ok(ExitCode::Success)
+}
