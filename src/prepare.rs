@@ -91,20 +91,19 @@ pub fn check_lock_covers(stack: &Stack, lock: &Lock, path: &Path) -> Result<(), 
                         .into());
                     }
                 }
-                Source::Chart(spec) => {
+                Source::Chart(spec)
                     if lock
                         .chart(&spec.repository, &spec.name, &spec.version)
-                        .is_none()
-                    {
-                        return Err(SourceError::NotLocked {
-                            url: format!(
-                                "chart {} {} from {}",
-                                spec.name, spec.version, spec.repository
-                            ),
-                            lock: path.to_path_buf(),
-                        }
-                        .into());
+                        .is_none() =>
+                {
+                    return Err(SourceError::NotLocked {
+                        url: format!(
+                            "chart {} {} from {}",
+                            spec.name, spec.version, spec.repository
+                        ),
+                        lock: path.to_path_buf(),
                     }
+                    .into());
                 }
                 _ => {}
             }

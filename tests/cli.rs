@@ -15,6 +15,15 @@ fn landscape(dir: &Path) -> Command {
     cmd
 }
 
+const BACKUP: [&str; 6] = [
+    "--set",
+    "velero.backup.provider=aws",
+    "--set",
+    "velero.backup.bucket=b",
+    "--set",
+    "velero.backup.region=r",
+];
+
 fn upstream() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream")
 }
@@ -83,15 +92,15 @@ fn plan_json_has_order_needs_and_critical_path() {
     let comps = v["components"].as_array().unwrap();
     assert_eq!(comps[0]["name"], "flannel");
     assert_eq!(comps[0]["order"], 1);
-    let prom = comps.iter().find(|c| c["name"] == "prometheus").unwrap();
+    let loki = comps.iter().find(|c| c["name"] == "loki").unwrap();
     assert_eq!(
-        prom["needs"],
-        serde_json::json!(["flannel", "prometheus-operator"])
+        loki["needs"],
+        serde_json::json!(["flannel", "kube-prometheus-stack"])
     );
-    assert_eq!(prom["implicit_needs"], serde_json::json!(["flannel"]));
+    assert_eq!(loki["implicit_needs"], serde_json::json!(["flannel"]));
     assert_eq!(
         v["critical_path"],
-        serde_json::json!(["flannel", "prometheus-operator", "prometheus"])
+        serde_json::json!(["flannel", "kube-prometheus-stack", "loki", "alloy"])
     );
 }
 
@@ -154,6 +163,7 @@ fn render_fills_namespaces_labels_and_relocates_images() {
             "--image-registry",
             "registry.local/mirror",
         ])
+        .args(BACKUP)
         .arg("--mirror")
         .arg(&mirror));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -192,20 +202,26 @@ fn render_fills_namespaces_labels_and_relocates_images() {
         .find(|o| o["kind"] == "CustomResourceDefinition")
         .unwrap();
     assert!(crd["metadata"].get("namespace").is_none());
-    // The bundle's operator was moved out of `default`, with its binding.
-    let po = v
+    // Chart objects land in the component's namespace and carry the same labels.
+    let kps = v
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["component"] == "prometheus-operator")
+        .find(|c| c["component"] == "kube-prometheus-stack")
         .unwrap();
-    let binding = po["objects"]
+    let operator = kps["objects"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["kind"] == "ClusterRoleBinding")
+        .find(|o| {
+            o["kind"] == "Deployment" && o["metadata"]["name"] == "kube-prometheus-stack-operator"
+        })
         .unwrap();
-    assert_eq!(binding["subjects"][0]["namespace"], "monitoring");
+    assert_eq!(operator["metadata"]["namespace"], "monitoring");
+    assert_eq!(
+        operator["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "landscape"
+    );
 }
 
 #[test]
@@ -213,6 +229,7 @@ fn render_to_a_folder_per_component_round_trips_through_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(landscape(dir.path())
         .args(["render", "--profile", "small", "--out", "rendered"])
+        .args(BACKUP)
         .arg("--mirror")
         .arg(upstream()));
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use support::operators;
-use support::{Run, run, testbed, unique};
+use support::{BACKUP_VALUES, Run, run, testbed, unique};
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -29,12 +29,13 @@ fn position(events: &[Value], kind: &str, component: &str) -> usize {
 }
 
 #[tokio::test]
-async fn small_profile_up_playing_prometheus_operator_and_kyverno() {
+async fn small_profile_up_playing_prometheus_operator_kyverno_and_velero() {
     let tb = testbed();
-    let _stand_in = operators::play(tb, &["prometheus-operator", "kyverno"]);
+    let _stand_in = operators::play(tb, &["prometheus-operator", "kyverno", "velero"]);
 
     let mut cmd = tb.landscape();
-    cmd.args(["up", "--profile", "small", "-o", "json", "--timeout", "8m"]);
+    cmd.args(["up", "--profile", "small", "-o", "json", "--timeout", "8m"])
+        .args(BACKUP_VALUES);
     let first = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     assert_eq!(first.code, 0, "{first:?}");
     let events = first.events();
@@ -49,17 +50,19 @@ async fn small_profile_up_playing_prometheus_operator_and_kyverno() {
     for c in [
         "flannel",
         "argocd",
-        "prometheus-operator",
-        "prometheus",
+        "kube-prometheus-stack",
+        "loki",
+        "alloy",
         "trivy-operator",
         "kyverno",
         "kyverno-policies",
+        "velero",
     ] {
         assert!(healthy.contains(&c), "{c} healthy: {healthy:?}");
     }
     // The CNI is gated before anything else starts.
     let flannel_healthy = position(&events, "healthy", "flannel");
-    for c in ["argocd", "kyverno", "prometheus-operator"] {
+    for c in ["argocd", "kyverno", "kube-prometheus-stack"] {
         assert!(position(&events, "component_started", c) > flannel_healthy);
     }
     // Objects carry landscape's labels and the workloads really run.
@@ -84,13 +87,41 @@ async fn small_profile_up_playing_prometheus_operator_and_kyverno() {
     assert_eq!(deploy["status"]["availableReplicas"], 1);
 
     // A second run on the converged cluster changes nothing, and says so.
+    // The daily backup of `prod`, and the Grafana data source for Loki, are in place.
+    let schedule = tb.kubectl(&["get", "schedules.velero.io", "-n", "velero", "-o", "json"]);
+    let schedule: Value = serde_json::from_slice(&schedule.stdout).unwrap();
+    assert_eq!(schedule["items"][0]["spec"]["schedule"], "0 2 * * *");
+    assert_eq!(
+        schedule["items"][0]["spec"]["template"]["includedNamespaces"],
+        serde_json::json!(["prod"])
+    );
+    let datasource = tb.kubectl(&[
+        "get",
+        "configmap",
+        "-n",
+        "monitoring",
+        "loki-datasource",
+        "-o",
+        "json",
+    ]);
+    let datasource: Value = serde_json::from_slice(&datasource.stdout).unwrap();
+    assert_eq!(datasource["metadata"]["labels"]["grafana_datasource"], "1");
+    assert!(
+        datasource["data"]["loki-datasource.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("http://loki.logging.svc")
+    );
+
     let mut cmd = tb.landscape();
-    cmd.args(["up", "--profile", "small", "--timeout", "5m"]);
+    cmd.args(["up", "--profile", "small", "--timeout", "5m"])
+        .args(BACKUP_VALUES);
     let second = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stdout.contains("No changes"), "{second:?}");
     let mut cmd = tb.landscape();
-    cmd.args(["up", "--profile", "small", "-o", "json"]);
+    cmd.args(["up", "--profile", "small", "-o", "json"])
+        .args(BACKUP_VALUES);
     let third = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     let events = third.events();
     let summary = events.last().unwrap();

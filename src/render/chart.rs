@@ -139,6 +139,9 @@ impl Helm {
     }
 }
 
+/// Rendered chart text by (component, chart name).
+pub type RenderedCharts = BTreeMap<(String, String), String>;
+
 /// One chart to render.
 struct Job<'a> {
     component: &'a Component,
@@ -153,7 +156,7 @@ pub fn render_all(
     artifacts: &Artifacts,
     opts: &RenderOptions,
     caps: &Capabilities,
-) -> Result<BTreeMap<(String, String), String>, ChartError> {
+) -> Result<RenderedCharts, ChartError> {
     let mut jobs = Vec::new();
     for component in &stack.components {
         for source in &component.sources {
@@ -177,22 +180,21 @@ pub fn render_all(
     let mut needing: Vec<String> = jobs.iter().map(|j| j.component.name.clone()).collect();
     needing.dedup();
     let helm = Helm::find(needing)?;
-    let results: Vec<Result<((String, String), String), ChartError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .iter()
-                .map(|job| {
-                    scope.spawn(|| {
-                        render_one(&helm, job, opts, caps)
-                            .map(|text| ((job.component.name.clone(), job.spec.name.clone()), text))
-                    })
+    let results: Vec<Result<_, ChartError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                scope.spawn(|| {
+                    render_one(&helm, job, opts, caps)
+                        .map(|text| ((job.component.name.clone(), job.spec.name.clone()), text))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a chart render thread panicked"))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a chart render thread panicked"))
+            .collect()
+    });
     results.into_iter().collect()
 }
 

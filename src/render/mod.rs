@@ -303,6 +303,10 @@ fn render_templates(
                 _ => file.name.clone(),
             };
             let (message, hint) = match e.reason() {
+                ::handlebars::RenderErrorReason::MissingVariable(None) => (
+                    "a value passed to a helper is not defined".to_string(),
+                    "check the values the helpers on that line use".to_string(),
+                ),
                 ::handlebars::RenderErrorReason::MissingVariable(Some(path)) => (
                     format!("`{path}` is not defined"),
                     format!(

@@ -48,6 +48,12 @@ static TESTBED: OnceLock<Testbed> = OnceLock::new();
 
 /// The control plane of this test binary.
 pub fn testbed() -> &'static Testbed {
+    testbed_with(&[])
+}
+
+/// The control plane of this test binary, started with extra `testbed up` flags (for
+/// example `--no-mirror`) when this binary starts its own. The first call decides.
+pub fn testbed_with(flags: &[&str]) -> &'static Testbed {
     TESTBED.get_or_init(|| {
         assert!(
             isolated(),
@@ -56,7 +62,7 @@ pub fn testbed() -> &'static Testbed {
         );
         match std::env::var("LANDSCAPE_TESTBED") {
             Ok(name) if !name.is_empty() => attach(&name),
-            _ => start(),
+            _ => start(flags),
         }
     })
 }
@@ -89,7 +95,7 @@ fn from_state(name: &str, dir: &Path) -> Testbed {
     }
 }
 
-fn start() -> Testbed {
+fn start(flags: &[&str]) -> Testbed {
     let binary = std::env::current_exe()
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().to_string()))
@@ -108,7 +114,7 @@ fn start() -> Testbed {
         })
         .collect();
     let name = format!("t-{}-{}", stem.trim_matches('-'), std::process::id());
-    start_named(&name, &[])
+    start_named(&name, flags)
 }
 
 /// Starts another control plane (for multi-cluster tests), stopped with this process.
@@ -201,6 +207,21 @@ impl Testbed {
         found
     }
 }
+
+/// The upstream artifacts as a mirror directory (`../shared/upstream`).
+pub fn upstream_dir() -> PathBuf {
+    repo().join("../shared/upstream")
+}
+
+/// Values for the small profile's required backup settings.
+pub const BACKUP_VALUES: [&str; 6] = [
+    "--set",
+    "velero.backup.provider=aws",
+    "--set",
+    "velero.backup.bucket=landscape-backups",
+    "--set",
+    "velero.backup.region=eu-west-1",
+];
 
 /// A download cache shared by the tests of one binary, so the big manifests are fetched once.
 pub fn cache_dir() -> PathBuf {

@@ -38,12 +38,13 @@ def condition(kind, generation, status="True"):
 
 
 def patch_status(resource, obj, status):
+    """Through the status subresource when the CRD has one, else on the object itself."""
     meta = obj["metadata"]
-    args = ["patch", resource, meta["name"], "--subresource=status", "--type=merge",
-            "-p", json.dumps({"status": status})]
+    args = ["patch", resource, meta["name"], "--type=merge", "-p", json.dumps({"status": status})]
     if meta.get("namespace"):
         args += ["-n", meta["namespace"]]
-    kubectl(*args)
+    if kubectl(*args, "--subresource=status").returncode != 0:
+        kubectl(*args)
 
 
 def conditions_part(resource, kinds):
