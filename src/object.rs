@@ -18,6 +18,8 @@ pub mod labels {
     pub const STACK: &str = "landscape.dev/stack";
     /// The component within the stack.
     pub const COMPONENT: &str = "landscape.dev/component";
+    /// ApplySet membership (KEP-3659): the ID of the stack's inventory parent.
+    pub const APPLYSET_PART_OF: &str = "applyset.kubernetes.io/part-of";
 }
 
 /// Annotations that change how landscape treats an object.
@@ -47,6 +49,47 @@ impl ObjectKey {
         } else {
             format!("{}.{}", self.kind, self.group)
         }
+    }
+}
+
+impl ObjectKey {
+    /// A compact, unambiguous string form: `group/Kind/namespace/name` (empty parts stay
+    /// empty). No part of a key can hold a `/`.
+    pub fn to_id(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.group,
+            self.kind,
+            self.namespace.as_deref().unwrap_or_default(),
+            self.name
+        )
+    }
+
+    pub fn from_id(id: &str) -> Option<ObjectKey> {
+        let mut parts = id.splitn(4, '/');
+        let (group, kind, namespace, name) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if kind.is_empty() || name.is_empty() {
+            return None;
+        }
+        Some(ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn is_crd(&self) -> bool {
+        self.group == "apiextensions.k8s.io" && self.kind == "CustomResourceDefinition"
+    }
+
+    pub fn is_namespace(&self) -> bool {
+        self.group.is_empty() && self.kind == "Namespace"
+    }
+
+    pub fn is_volume_claim(&self) -> bool {
+        self.group.is_empty() && self.kind == "PersistentVolumeClaim"
     }
 }
 
@@ -287,6 +330,27 @@ mod tests {
         obj.set_label(labels::COMPONENT, "argocd");
         assert_eq!(obj.label("app"), Some("x"));
         assert_eq!(obj.label(labels::COMPONENT), Some("argocd"));
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        for key in [
+            ObjectKey {
+                group: "".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("a".into()),
+                name: "b".into(),
+            },
+            ObjectKey {
+                group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                namespace: None,
+                name: "system:x".into(),
+            },
+        ] {
+            assert_eq!(ObjectKey::from_id(&key.to_id()), Some(key));
+        }
+        assert_eq!(ObjectKey::from_id("nonsense"), None);
     }
 
     #[test]

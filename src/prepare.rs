@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::cluster::inventory::{self, Inputs};
+use crate::object::labels;
 use crate::plan::{self, Plan};
 use crate::render::{self, Capabilities, RenderOptions, RenderedComponent};
 use crate::source::{self, Artifacts, FetchOptions, Fetcher, Lock, Locked, Mirror, SourceError};
@@ -163,7 +165,12 @@ pub async fn prepare(req: &StackRequest, opts: &Options) -> Result<Prepared, cra
         image_registry: opts.image_registry.clone(),
         cache_dir: Some(opts.sources.cache_dir()),
     };
-    let rendered = render::render_stack(&stack, &artifacts, &render_opts)?;
+    let mut rendered = render::render_stack(&stack, &artifacts, &render_opts)?;
+    // Every object is a member of the stack's ApplySet.
+    let applyset = inventory::applyset_id(&stack.name);
+    for obj in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
+        obj.set_label(labels::APPLYSET_PART_OF, &applyset);
+    }
     Ok(Prepared {
         stack,
         plan,
@@ -223,4 +230,21 @@ pub fn images(rendered: &[RenderedComponent]) -> Vec<(String, Vec<String>)> {
         }
     }
     by_image.into_iter().collect()
+}
+
+/// What a stack was built from, to record in its inventory (so `diff` can rebuild it).
+pub fn inputs(req: &StackRequest, stack: &Stack) -> Inputs {
+    Inputs {
+        profile: stack.profile.clone(),
+        stack_file: stack
+            .file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok()),
+        values_files: req
+            .values_files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect(),
+        set: req.set.clone(),
+    }
 }

@@ -32,6 +32,15 @@ pub struct UpArgs {
     /// Also wait for LoadBalancer Services to get an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,
+    /// Delete objects a component no longer renders, once it is healthy (--prune=false to keep them).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub prune: bool,
+    /// Let pruning delete CustomResourceDefinitions (and every custom resource of their kinds).
+    #[arg(long)]
+    pub delete_crds: bool,
+    /// Let pruning delete PersistentVolumeClaims (and their data).
+    #[arg(long)]
+    pub delete_volumes: bool,
 }
 
 /// The sink for the chosen output: NDJSON, live terminal lines, or plain CI lines.
@@ -54,21 +63,27 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         .map_err(landscape::Error::from)?;
     let prepared =
         landscape::prepare::prepare(&request, &args.source.options(cluster.capabilities())).await?;
-    engine::preflight(
-        &prepared.stack,
-        &prepared.plan,
-        &prepared.rendered,
-        &cluster,
-    )
-    .map_err(landscape::Error::from)?;
-    let sink = sink(global);
     let opts = RunOptions {
         timeout: args.timeout,
         health: HealthOptions {
             load_balancers: args.wait_for_load_balancers,
         },
         force_conflicts: args.force_conflicts,
+        prune: args.prune,
+        delete_crds: args.delete_crds,
+        delete_volumes: args.delete_volumes,
+        inputs: landscape::prepare::inputs(&request, &prepared.stack),
     };
+    engine::preflight(
+        &prepared.stack,
+        &prepared.plan,
+        &prepared.rendered,
+        &cluster,
+        &opts,
+    )
+    .await
+    .map_err(landscape::Error::from)?;
+    let sink = sink(global);
     let result = engine::up(
         &prepared.stack,
         &prepared.plan,
@@ -78,12 +93,9 @@ pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         &opts,
     )
     .await;
-    let summary = match &result {
-        Ok(s) => s,
-        Err(engine::RunError::Failed { summary, .. }) => summary,
-        Err(_) => unreachable!("up returns only Failed errors"),
-    };
-    if global.output == Output::Text {
+    if let Ok(summary) | Err(engine::RunError::Failed { summary, .. }) = &result
+        && global.output == Output::Text
+    {
         print!("{}", report::summary_table(summary));
     }
     result.map_err(landscape::Error::from)?;

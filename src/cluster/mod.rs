@@ -4,6 +4,8 @@
 //! Objects go in and come out as plain JSON ([`Object`]); this module knows nothing of
 //! stacks or templates.
 
+pub mod inventory;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::RwLock;

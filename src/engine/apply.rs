@@ -32,8 +32,6 @@ pub struct Applied {
     pub unchanged: usize,
     /// Objects as the server returned them, in apply order.
     pub objects: Vec<Object>,
-    /// Keys of the objects landscape now owns (adopted namespaces excluded).
-    pub owned: Vec<ObjectKey>,
 }
 
 /// Why applying failed.
@@ -63,14 +61,14 @@ impl std::fmt::Display for ApplyFailure {
 /// How many objects of one kind are applied at once.
 const PARALLEL_APPLIES: usize = 8;
 
-/// Who an existing object belongs to, when it is not this stack.
-pub fn foreign_owner(live: &Object, stack: &str) -> Option<String> {
+/// Who an existing object seems to belong to, for conflict messages. Ownership itself is
+/// decided by the inventory, never by labels anyone could copy.
+pub fn foreign_owner(live: &Object) -> String {
     match (live.label(labels::MANAGED_BY), live.label(labels::STACK)) {
-        (Some(labels::MANAGED_BY_VALUE), Some(s)) if s == stack => None,
         (Some(labels::MANAGED_BY_VALUE), Some(s)) => {
-            Some(format!("owned by the landscape stack `{s}`"))
+            format!("labelled for the landscape stack `{s}` but not in its inventory")
         }
-        (Some(tool), _) => Some(format!("managed by `{tool}`")),
+        (Some(tool), _) => format!("managed by `{tool}`"),
         (None, _) => {
             let managers: Vec<&str> = live
                 .pointer("/metadata/managedFields")
@@ -80,12 +78,12 @@ pub fn foreign_owner(live: &Object, stack: &str) -> Option<String> {
                 .filter_map(|m| m.get("manager").and_then(|v| v.as_str()))
                 .collect();
             if managers.is_empty() {
-                Some("not managed by landscape".to_string())
+                "not managed by landscape".to_string()
             } else {
-                Some(format!(
+                format!(
                     "not managed by landscape (field managers: {})",
                     managers.join(", ")
-                ))
+                )
             }
         }
     }
@@ -103,7 +101,7 @@ pub async fn apply_component(
     let mut applied = Applied::default();
 
     if !crds.is_empty() {
-        apply_batch(ctx, &crds, deadline, &mut applied).await?;
+        apply_batch(ctx, component, &crds, deadline, &mut applied).await?;
         wait_for_crds(ctx, component, &crds, deadline).await?;
     }
     // Groups of equal rank, in order.
@@ -116,23 +114,60 @@ pub async fn apply_component(
             .map_or(rest.len(), |n| start + n);
         let batch = &rest[start..end];
         ensure_kinds_served(ctx, component, batch, deadline).await?;
-        apply_batch(ctx, batch, deadline, &mut applied).await?;
+        apply_batch(ctx, component, batch, deadline, &mut applied).await?;
         start = end;
     }
     Ok(applied)
 }
 
+/// What a batch's objects are before anything is written.
+enum Found {
+    /// Landscape owns it, or it does not exist yet: apply it. Holds the live object.
+    Ours(Option<Object>),
+    /// A Namespace someone else made: used as it is.
+    Adopted(Object),
+}
+
+/// Reads a batch's live objects, checks ownership, records the members in the inventory
+/// (before creating anything, so an interrupted run never orphans an object), then
+/// applies them.
 async fn apply_batch(
     ctx: &Ctx<'_>,
+    component: &str,
     batch: &[&Object],
     deadline: Instant,
     applied: &mut Applied,
 ) -> Result<(), ApplyFailure> {
-    let results: Vec<Result<(Change, Object), ApplyFailure>> = stream::iter(batch.iter().copied())
-        .map(|obj| apply_one(ctx, obj, deadline))
+    let found: Vec<Result<Found, ApplyFailure>> = stream::iter(batch.iter().copied())
+        .map(|obj| classify(ctx, obj, deadline))
         .buffered(PARALLEL_APPLIES)
         .collect()
         .await;
+    let found: Vec<Found> = found.into_iter().collect::<Result<_, _>>()?;
+    let members: Vec<ObjectKey> = batch
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| matches!(f, Found::Ours(_)))
+        .map(|(o, _)| o.key())
+        .collect();
+    ctx.record(component, members)
+        .await
+        .map_err(ApplyFailure::Api)?;
+
+    let results: Vec<Result<(Change, Object), ApplyFailure>> =
+        stream::iter(batch.iter().copied().zip(found))
+            .map(|(obj, found)| async move {
+                match found {
+                    Found::Adopted(live) => Ok((Change::Adopted, live)),
+                    Found::Ours(Some(live)) if obj.is_create_only() => {
+                        Ok((Change::Unchanged, live))
+                    }
+                    Found::Ours(live) => apply_one(ctx, obj, live, deadline).await,
+                }
+            })
+            .buffered(PARALLEL_APPLIES)
+            .collect()
+            .await;
     for r in results {
         let (change, obj) = r?;
         match change {
@@ -141,18 +176,27 @@ async fn apply_batch(
             Change::Unchanged => applied.unchanged += 1,
             Change::Adopted => {}
         }
-        if change != Change::Adopted {
-            applied.owned.push(obj.key());
-        }
         applied.objects.push(obj);
     }
     Ok(())
 }
 
-/// One attempt's result, before retries are considered.
-enum Attempt {
-    Done(Change, Object),
-    Conflict(String),
+/// Reads the live object (with retries) and decides whether landscape may apply it.
+async fn classify(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<Found, ApplyFailure> {
+    let live = retrying(deadline, || ctx.cluster.get(obj), ctx).await?;
+    let Some(live) = live else {
+        return Ok(Found::Ours(None));
+    };
+    if ctx.owns(&obj.key()).await || ctx.opts.force_conflicts {
+        return Ok(Found::Ours(Some(live)));
+    }
+    if obj.is_namespace() {
+        return Ok(Found::Adopted(live));
+    }
+    Err(ApplyFailure::Conflict {
+        object: obj.key(),
+        owner: foreign_owner(&live),
+    })
 }
 
 /// Applies one object with retries; tells created, configured and unchanged apart by the
@@ -160,20 +204,48 @@ enum Attempt {
 async fn apply_one(
     ctx: &Ctx<'_>,
     obj: &Object,
+    live: Option<Object>,
     deadline: Instant,
 ) -> Result<(Change, Object), ApplyFailure> {
+    let result = retrying(
+        deadline,
+        || {
+            ctx.cluster.apply(
+                obj,
+                ApplyOptions {
+                    dry_run: false,
+                    force: true,
+                },
+            )
+        },
+        ctx,
+    )
+    .await?;
+    let change = match &live {
+        None => Change::Created,
+        Some(l) if l.resource_version() == result.resource_version() => Change::Unchanged,
+        Some(_) => Change::Configured,
+    };
+    Ok((change, result))
+}
+
+/// Runs a cluster call, retrying transient errors with backoff until the deadline. A
+/// "not found" for a kind refreshes discovery before the next try.
+async fn retrying<T, F, Fut>(
+    deadline: Instant,
+    mut call: F,
+    ctx: &Ctx<'_>,
+) -> Result<T, ApplyFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClusterError>>,
+{
     let mut delay = Duration::from_millis(250);
     loop {
-        match try_apply(ctx, obj).await {
-            Ok(Attempt::Done(change, result)) => return Ok((change, result)),
-            Ok(Attempt::Conflict(owner)) => {
-                return Err(ApplyFailure::Conflict {
-                    object: obj.key(),
-                    owner,
-                });
-            }
+        match call().await {
+            Ok(v) => return Ok(v),
             Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
-                tracing::debug!("retrying {}: {e}", obj.key());
+                tracing::debug!("retrying: {e}");
                 if e.is_not_found() {
                     let _ = ctx.cluster.refresh_discovery().await;
                 }
@@ -183,41 +255,6 @@ async fn apply_one(
             Err(e) => return Err(ApplyFailure::Api(e)),
         }
     }
-}
-
-async fn try_apply(ctx: &Ctx<'_>, obj: &Object) -> Result<Attempt, ClusterError> {
-    let live = ctx.cluster.get(obj).await?;
-    if let Some(live) = &live
-        && let Some(owner) = foreign_owner(live, &ctx.stack.name)
-    {
-        if obj.is_namespace() {
-            return Ok(Attempt::Done(Change::Adopted, live.clone()));
-        }
-        if !ctx.opts.force_conflicts {
-            return Ok(Attempt::Conflict(owner));
-        }
-    }
-    if let Some(live) = &live
-        && obj.is_create_only()
-    {
-        return Ok(Attempt::Done(Change::Unchanged, live.clone()));
-    }
-    let result = ctx
-        .cluster
-        .apply(
-            obj,
-            ApplyOptions {
-                dry_run: false,
-                force: true,
-            },
-        )
-        .await?;
-    let change = match &live {
-        None => Change::Created,
-        Some(l) if l.resource_version() == result.resource_version() => Change::Unchanged,
-        Some(_) => Change::Configured,
-    };
-    Ok(Attempt::Done(change, result))
 }
 
 /// Waits until every CRD is Established and its kind is served (discovery lags behind the

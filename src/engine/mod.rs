@@ -6,6 +6,7 @@
 mod apply;
 mod gate;
 pub mod order;
+mod remove;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -15,8 +16,10 @@ use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 pub use apply::{Change, foreign_owner};
+pub use remove::{DownOptions, DownReport, down};
 
-use crate::cluster::Cluster;
+use crate::cluster::inventory::{self, Inputs, Inventory};
+use crate::cluster::{Cluster, ClusterError};
 use crate::health::HealthOptions;
 use crate::object::Object;
 use crate::plan::Plan;
@@ -34,14 +37,49 @@ pub struct RunOptions {
     pub health: HealthOptions,
     /// Take over objects that exist but belong to someone else.
     pub force_conflicts: bool,
+    /// Delete objects a component no longer renders, once it is healthy again.
+    pub prune: bool,
+    /// Also prune CustomResourceDefinitions (their custom resources go with them).
+    pub delete_crds: bool,
+    /// Also prune PersistentVolumeClaims (their data goes with them).
+    pub delete_volumes: bool,
+    /// What the stack is installed from, recorded in the inventory.
+    pub inputs: Inputs,
 }
 
 /// What a component's task needs.
 pub(crate) struct Ctx<'a> {
     pub cluster: &'a Cluster,
     pub sink: &'a dyn Sink,
-    pub stack: &'a Stack,
     pub opts: &'a RunOptions,
+    /// The stack's inventory, written through as members are added (the lock also orders
+    /// the writes, each of which carries the whole inventory).
+    pub inventory: &'a tokio::sync::Mutex<Inventory>,
+}
+
+impl Ctx<'_> {
+    /// Whether landscape owns an object in this stack.
+    pub async fn owns(&self, key: &crate::object::ObjectKey) -> bool {
+        self.inventory.lock().await.owns(key)
+    }
+
+    /// Adds members to a component, and saves the inventory when that changed it.
+    pub async fn record(
+        &self,
+        component: &str,
+        keys: Vec<crate::object::ObjectKey>,
+    ) -> Result<(), ClusterError> {
+        let mut inv = self.inventory.lock().await;
+        let before = inv.components.get(component).map(|c| c.objects.len());
+        let retained_before = inv.retained.len();
+        inv.add(component, keys);
+        let after = inv.components.get(component).map(|c| c.objects.len());
+        if before != after || retained_before != inv.retained.len() {
+            inv.updated = crate::report::now_rfc3339();
+            inv.save(self.cluster).await?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +87,12 @@ pub enum RunError {
     /// Objects whose kind nothing will ever serve: found before anything is written.
     #[error("{}", .0.join("; "))]
     Preflight(Vec<String>),
+    /// Objects that exist and belong to someone else: found before anything is written.
+    #[error("{} (hint: delete them, rename them in the stack, or re-run with --force-conflicts to take them over)", .0.join("; "))]
+    Conflicts(Vec<String>),
+    /// The cluster failed while reading or writing the inventory.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     /// One or more components did not become healthy.
     #[error("{} (see the events above)", describe_failures(.failed))]
     Failed {
@@ -66,6 +110,7 @@ impl RunError {
     pub fn exit_code(&self) -> crate::ExitCode {
         match self {
             RunError::Preflight(_) => crate::ExitCode::InvalidInput,
+            RunError::Conflicts(_) | RunError::Cluster(_) => crate::ExitCode::Cluster,
             RunError::Failed { failed, .. } => {
                 if failed.iter().any(|(_, c)| *c == FailureClass::Api) {
                     crate::ExitCode::Cluster
@@ -86,11 +131,62 @@ enum State {
     Skipped,
 }
 
-/// Checks, before the first write, that every object's kind is or will be served: by the
-/// cluster, or by a CRD in the stack that the object's component needs (directly or not).
-/// Kinds in groups whose CRDs operators create at run time are exempt.
-pub fn preflight(
+/// Checks before the first write: every object's kind is or will be served (by the
+/// cluster, or by a CRD in the stack that the object's component needs, directly or not;
+/// kinds operators create at run time are exempt), and no object exists that belongs to
+/// someone else (unless conflicts are to be forced).
+pub async fn preflight(
     stack: &Stack,
+    plan: &Plan,
+    rendered: &[RenderedComponent],
+    cluster: &Cluster,
+    opts: &RunOptions,
+) -> Result<(), RunError> {
+    kinds_served(plan, rendered, cluster)?;
+    if !opts.force_conflicts {
+        let inv = Inventory::load(cluster, &stack.name)
+            .await?
+            .unwrap_or_else(|| Inventory::new(&stack.name));
+        let conflicts = conflicts(rendered, cluster, &inv).await?;
+        if !conflicts.is_empty() {
+            return Err(RunError::Conflicts(conflicts));
+        }
+    }
+    Ok(())
+}
+
+/// Objects that exist in the cluster and are not in the stack's inventory (namespaces
+/// excepted: a pre-existing namespace is used as it is).
+pub async fn conflicts(
+    rendered: &[RenderedComponent],
+    cluster: &Cluster,
+    inv: &Inventory,
+) -> Result<Vec<String>, ClusterError> {
+    let candidates: Vec<&Object> = rendered
+        .iter()
+        .flat_map(|r| r.objects.iter())
+        .filter(|o| !o.is_namespace() && !inv.owns(&o.key()))
+        .collect();
+    let lives: Vec<Result<Option<Object>, ClusterError>> =
+        futures::stream::iter(candidates.iter().copied())
+            .map(|o| cluster.get(o))
+            .buffered(16)
+            .collect()
+            .await;
+    let mut out = Vec::new();
+    for (o, live) in candidates.iter().zip(lives) {
+        if let Some(live) = live? {
+            out.push(format!(
+                "{} already exists and is {}",
+                o.key(),
+                foreign_owner(&live)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn kinds_served(
     plan: &Plan,
     rendered: &[RenderedComponent],
     cluster: &Cluster,
@@ -132,7 +228,6 @@ pub fn preflight(
             }
         }
     }
-    let _ = stack;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -174,7 +269,8 @@ pub fn plan_event(stack: &Stack, plan: &Plan) -> Event {
     }
 }
 
-/// Installs the stack: apply and gate every component along the graph.
+/// Installs the stack: apply and gate every component along the graph, recording what it
+/// owns in the stack's inventory, and pruning what components no longer render.
 pub async fn up(
     stack: &Stack,
     plan: &Plan,
@@ -185,17 +281,25 @@ pub async fn up(
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
     let run_deadline = opts.timeout.map(|t| started + t);
+    let previous = Inventory::load(cluster, &stack.name)
+        .await?
+        .unwrap_or_else(|| Inventory::new(&stack.name));
+    let inventory = tokio::sync::Mutex::new(previous.clone());
     let ctx = Ctx {
         cluster,
         sink,
-        stack,
         opts,
+        inventory: &inventory,
     };
     sink.emit(&plan_event(stack, plan));
 
     let objects: BTreeMap<&str, &[Object]> = rendered
         .iter()
         .map(|r| (r.name.as_str(), r.objects.as_slice()))
+        .collect();
+    let rendered_keys: BTreeSet<String> = rendered
+        .iter()
+        .flat_map(|r| r.objects.iter().map(|o| o.key().to_id()))
         .collect();
     let mut states: BTreeMap<String, State> = plan
         .steps
@@ -240,21 +344,25 @@ pub async fn up(
                     None => Instant::now() + component.timeout,
                 };
                 let ctx = &ctx;
+                let previous = &previous;
+                let rendered_keys = &rendered_keys;
                 running.push(async move {
-                    let result = run_component(ctx, component, objs, deadline).await;
+                    let result =
+                        run_component(ctx, component, objs, deadline, previous, rendered_keys)
+                            .await;
                     (component.name.clone(), result)
                 });
             }
         }
         // A skip may unblock nothing but mark more skips: loop until stable.
-        let progressed_by_skips = plan.steps.iter().any(|s| {
+        let more_skips = plan.steps.iter().any(|s| {
             states[&s.component] == State::Pending
                 && !started_set.contains(&s.component)
                 && s.needs
                     .iter()
                     .any(|n| matches!(states[n], State::Failed(_) | State::Skipped))
         });
-        if progressed_by_skips {
+        if more_skips {
             continue;
         }
         let Some((name, (state, summary))) = running.next().await else {
@@ -264,8 +372,71 @@ pub async fn up(
         summaries.insert(name, summary);
     }
 
+    let all_healthy = states.values().all(|s| *s == State::Healthy);
+    let mut inv = inventory.lock().await;
+    if all_healthy && opts.prune {
+        // Components that left the stack: everything they owned goes (kept kinds aside).
+        let gone: Vec<String> = previous
+            .components
+            .keys()
+            .filter(|c| stack.component(c).is_none())
+            .cloned()
+            .collect();
+        for name in gone {
+            let stale: Vec<crate::object::ObjectKey> = previous
+                .component_objects(&name)
+                .into_iter()
+                .filter(|k| !rendered_keys.contains(&k.to_id()))
+                .collect();
+            let (pruned, retained) = prune(cluster, &stale, opts).await?;
+            inv.components.remove(&name);
+            inv.retained.extend(retained.iter().map(|k| k.to_id()));
+            sink.emit(&Event::Pruned {
+                component: name.clone(),
+                objects: pruned.clone(),
+                retained,
+            });
+            summaries.insert(
+                name.clone(),
+                ComponentSummary {
+                    name,
+                    state: "removed".into(),
+                    created: 0,
+                    configured: 0,
+                    unchanged: 0,
+                    pruned: pruned.len(),
+                    duration_ms: 0,
+                },
+            );
+        }
+    }
+    // Record how the stack was installed: its order, inputs, values and versions.
+    inv.profile = stack.profile.clone();
+    inv.order = plan.steps.iter().map(|s| s.component.clone()).collect();
+    inv.inputs = opts.inputs.clone();
+    inv.values_digest = inventory::digest(&serde_json::Value::Object(
+        stack
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), c.values.clone()))
+            .collect(),
+    ));
+    for c in &stack.components {
+        if let Some(record) = inv.components.get_mut(&c.name) {
+            record.version = c.version.clone();
+            record.cni = c.cni;
+            record.readiness = c.readiness.clone();
+            if states.get(&c.name) == Some(&State::Healthy) {
+                record.last_applied = crate::report::now_rfc3339();
+            }
+        }
+    }
+    inv.updated = crate::report::now_rfc3339();
+    inv.save(cluster).await?;
+    drop(inv);
+
     let mut failed = Vec::new();
-    let components: Vec<ComponentSummary> = plan
+    let mut components: Vec<ComponentSummary> = plan
         .steps
         .iter()
         .map(|s| {
@@ -289,7 +460,7 @@ pub async fn up(
                 })
         })
         .collect();
-    let all_healthy = states.values().all(|s| *s == State::Healthy);
+    components.extend(summaries.into_values());
     let summary = Summary {
         result: if all_healthy {
             "success".into()
@@ -314,12 +485,29 @@ pub async fn up(
     }
 }
 
-/// Apply, then gate, one component.
+/// Deletes stale members (none landscape does not own: they come from the inventory);
+/// returns what was deleted and what was kept on purpose.
+async fn prune(
+    cluster: &Cluster,
+    stale: &[crate::object::ObjectKey],
+    opts: &RunOptions,
+) -> Result<(Vec<crate::object::ObjectKey>, Vec<crate::object::ObjectKey>), ClusterError> {
+    let (retained, delete): (Vec<_>, Vec<_>) = stale
+        .iter()
+        .cloned()
+        .partition(|k| remove::is_retained(k, opts.delete_crds, opts.delete_volumes));
+    remove::delete_objects(cluster, delete.clone(), Instant::now(), false).await?;
+    Ok((delete, retained))
+}
+
+/// Apply, then gate, then prune one component.
 async fn run_component(
     ctx: &Ctx<'_>,
     component: &crate::stack::Component,
     objects: &[Object],
     deadline: Instant,
+    previous: &Inventory,
+    rendered_keys: &BTreeSet<String>,
 ) -> (State, ComponentSummary) {
     let started = Instant::now();
     ctx.sink.emit(&Event::ComponentStarted {
@@ -371,6 +559,44 @@ async fn run_component(
     });
     if let Err(g) = gate::wait_healthy(ctx, component, &applied.objects, deadline).await {
         return fail(&mut summary, FailureClass::Gate, g.error, g.not_ready);
+    }
+    if ctx.opts.prune {
+        // Healthy again: what it owned before and renders no more can go.
+        let stale: Vec<crate::object::ObjectKey> = previous
+            .component_objects(&component.name)
+            .into_iter()
+            .filter(|k| !rendered_keys.contains(&k.to_id()))
+            .collect();
+        if !stale.is_empty() {
+            match prune(ctx.cluster, &stale, ctx.opts).await {
+                Ok((pruned, retained)) => {
+                    let mut inv = ctx.inventory.lock().await;
+                    if let Some(record) = inv.components.get_mut(&component.name) {
+                        for k in stale.iter() {
+                            record.objects.remove(&k.to_id());
+                        }
+                    }
+                    inv.retained.extend(retained.iter().map(|k| k.to_id()));
+                    if let Err(e) = inv.save(ctx.cluster).await {
+                        return fail(&mut summary, FailureClass::Api, e.to_string(), vec![]);
+                    }
+                    summary.pruned = pruned.len();
+                    ctx.sink.emit(&Event::Pruned {
+                        component: component.name.clone(),
+                        objects: pruned,
+                        retained,
+                    });
+                }
+                Err(e) => {
+                    return fail(
+                        &mut summary,
+                        FailureClass::Api,
+                        format!("pruning: {e}"),
+                        vec![],
+                    );
+                }
+            }
+        }
     }
     summary.state = "healthy".into();
     summary.duration_ms = started.elapsed().as_millis() as u64;

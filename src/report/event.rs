@@ -52,6 +52,24 @@ pub enum Event {
         component: String,
         because: Vec<String>,
     },
+    /// Objects the component no longer renders were deleted (after it became healthy);
+    /// `retained` were kept on purpose (CRDs, volumes).
+    Pruned {
+        component: String,
+        objects: Vec<ObjectKey>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        retained: Vec<ObjectKey>,
+    },
+    /// `down`: removing a component's objects begins.
+    Removing { component: String, objects: usize },
+    /// `down`: a component's objects are gone (`retained` were kept on purpose).
+    Removed {
+        component: String,
+        deleted: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        retained: Vec<ObjectKey>,
+        duration_ms: u64,
+    },
     /// The end of the run.
     Summary(Summary),
 }
@@ -99,7 +117,7 @@ pub struct Summary {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ComponentSummary {
     pub name: String,
-    /// `healthy`, `failed`, `skipped` or `not-started`.
+    /// `healthy`, `failed`, `skipped` or `not-started`; `removed` for `down`.
     pub state: String,
     pub created: usize,
     pub configured: usize,
@@ -117,7 +135,10 @@ impl Event {
             | Event::Waiting { component, .. }
             | Event::Healthy { component, .. }
             | Event::Failed { component, .. }
-            | Event::Skipped { component, .. } => Some(component),
+            | Event::Skipped { component, .. }
+            | Event::Pruned { component, .. }
+            | Event::Removing { component, .. }
+            | Event::Removed { component, .. } => Some(component),
             Event::Plan { .. } | Event::Summary(_) => None,
         }
     }

@@ -175,6 +175,43 @@ pub fn describe(event: &Event) -> String {
                 because.join(", ")
             )
         }
+        Event::Pruned {
+            component,
+            objects,
+            retained,
+        } => {
+            let mut s = format!(
+                "{component}: pruned {} objects it no longer renders",
+                objects.len()
+            );
+            for o in objects {
+                s.push_str(&format!("\n  deleted {o}"));
+            }
+            for o in retained {
+                s.push_str(&format!(
+                    "\n  kept {o} (pass --delete-crds / --delete-volumes to delete)"
+                ));
+            }
+            s
+        }
+        Event::Removing { component, objects } => {
+            format!("{component}: removing {objects} objects")
+        }
+        Event::Removed {
+            component,
+            deleted,
+            retained,
+            duration_ms,
+        } => {
+            let mut s = format!(
+                "{component}: removed {deleted} objects in {}",
+                ms(*duration_ms)
+            );
+            if !retained.is_empty() {
+                s.push_str(&format!(", kept {}", retained.len()));
+            }
+            s
+        }
         Event::Summary(_) => String::new(),
     }
 }

@@ -116,6 +116,9 @@ impl Sink for TerminalSink {
                 );
                 bar.finish_with_message(format!("skipped ({} failed)", because.join(", ")));
             }
+            Event::Pruned { .. } | Event::Removing { .. } | Event::Removed { .. } => {
+                let _ = self.multi.println(describe(event));
+            }
             Event::Summary(_) => {
                 for bar in self.bars.lock().expect("lock").values() {
                     if !bar.is_finished() {

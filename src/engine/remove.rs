@@ -1,0 +1,303 @@
+//! Removing what landscape owns: pruning objects a component no longer renders, and
+//! `down`, which uninstalls a whole stack.
+//!
+//! Only inventory members are ever deleted. Webhook configurations go first — a
+//! component's admission webhook must not block the deletion of its own pods, or of
+//! anything else — CustomResourceDefinitions and namespaces last. CRDs (whose deletion
+//! deletes every custom resource of their kind, anyone's) and PersistentVolumeClaims
+//! (whose deletion deletes data) are kept unless the user opts in; kept objects stay in
+//! the inventory as retained.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use super::{RunError, order};
+use crate::cluster::inventory::Inventory;
+use crate::cluster::{Cluster, ClusterError};
+use crate::object::{Object, ObjectKey};
+use crate::report::{ComponentSummary, Event, Sink, Summary};
+
+/// What `down` may delete, and how long it may wait.
+#[derive(Clone, Debug)]
+pub struct DownOptions {
+    pub timeout: Duration,
+    pub delete_crds: bool,
+    pub delete_volumes: bool,
+}
+
+/// What `down` did.
+#[derive(Clone, Debug, Default)]
+pub struct DownReport {
+    pub summary: Option<Summary>,
+    /// Objects kept on purpose (CRDs, volumes, namespaces that hold kept volumes).
+    pub retained: Vec<ObjectKey>,
+    /// Objects that did not go within the timeout (finalizers), with why.
+    pub stuck: Vec<String>,
+}
+
+/// Whether a member is kept rather than deleted.
+pub(crate) fn is_retained(key: &ObjectKey, delete_crds: bool, delete_volumes: bool) -> bool {
+    (key.is_crd() && !delete_crds) || (key.is_volume_claim() && !delete_volumes)
+}
+
+fn stub(key: &ObjectKey) -> Object {
+    // Deletion order needs only group and kind; a stub object carries them.
+    let api_version = if key.group.is_empty() {
+        "v1".to_string()
+    } else {
+        format!("{}/v1", key.group)
+    };
+    Object(
+        serde_json::json!({"apiVersion": api_version, "kind": key.kind, "metadata": {"name": key.name}}),
+    )
+}
+
+/// Deletes `keys` in deletion order, kind by kind, and (with `wait`) waits until each
+/// is gone — finalizers included — or the deadline passes. Returns what is still there.
+pub(crate) async fn delete_objects(
+    cluster: &Cluster,
+    mut keys: Vec<ObjectKey>,
+    deadline: Instant,
+    wait: bool,
+) -> Result<Vec<String>, ClusterError> {
+    keys.sort_by_key(|k| order::delete_rank(&stub(k)));
+    let mut stuck = Vec::new();
+    let mut start = 0;
+    while start < keys.len() {
+        let r = order::delete_rank(&stub(&keys[start]));
+        let end = keys[start..]
+            .iter()
+            .position(|k| order::delete_rank(&stub(k)) != r)
+            .map_or(keys.len(), |n| start + n);
+        let batch = &keys[start..end];
+        let results: Vec<Result<bool, ClusterError>> = futures::stream::iter(batch)
+            .map(|k| cluster.delete(k))
+            .buffered(8)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        if wait {
+            stuck.extend(wait_gone(cluster, batch, deadline).await?);
+        }
+        start = end;
+    }
+    Ok(stuck)
+}
+
+async fn wait_gone(
+    cluster: &Cluster,
+    keys: &[ObjectKey],
+    deadline: Instant,
+) -> Result<Vec<String>, ClusterError> {
+    let mut pending: Vec<ObjectKey> = keys.to_vec();
+    loop {
+        let mut still = Vec::new();
+        for k in pending {
+            if let Some(live) = cluster.get_key(&k).await? {
+                still.push((k, live));
+            }
+        }
+        if still.is_empty() {
+            return Ok(Vec::new());
+        }
+        if Instant::now() >= deadline {
+            return Ok(still
+                .iter()
+                .map(|(k, live)| {
+                    let finalizers: Vec<&str> = live
+                        .pointer("/metadata/finalizers")
+                        .and_then(|v| v.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.as_str())
+                        .collect();
+                    if finalizers.is_empty() {
+                        format!("{k}: still being deleted")
+                    } else {
+                        format!("{k}: waiting for finalizers {}", finalizers.join(", "))
+                    }
+                })
+                .collect());
+        }
+        pending = still.into_iter().map(|(k, _)| k).collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Uninstalls a stack: every member, in reverse dependency order, webhook configurations
+/// first and namespaces last; then the inventory itself (unless objects were kept).
+pub async fn down(
+    cluster: &Cluster,
+    stack: &str,
+    sink: &dyn Sink,
+    opts: &DownOptions,
+) -> Result<DownReport, RunError> {
+    let started = Instant::now();
+    let deadline = started + opts.timeout;
+    let Some(mut inv) = Inventory::load(cluster, stack).await? else {
+        return Err(RunError::Cluster(ClusterError::Other(format!(
+            "stack `{stack}` is not installed in this cluster (hint: `landscape status` lists the installed stacks)"
+        ))));
+    };
+    let mut report = DownReport::default();
+    let members = inv.members();
+    let component_of: BTreeMap<String, String> = members
+        .iter()
+        .filter_map(|(c, k)| c.map(|c| (k.to_id(), c.to_string())))
+        .collect();
+
+    // 1. Every webhook configuration of the stack, before anything they could intercept.
+    let webhooks: Vec<ObjectKey> = members
+        .iter()
+        .filter(|(c, k)| {
+            c.is_some()
+                && k.group == "admissionregistration.k8s.io"
+                && k.kind.ends_with("WebhookConfiguration")
+        })
+        .map(|(_, k)| k.clone())
+        .collect();
+    report
+        .stuck
+        .extend(delete_objects(cluster, webhooks.clone(), deadline, true).await?);
+
+    // 2. Components, dependents first. Namespaces wait for the end.
+    let mut order: Vec<String> = inv.order.iter().rev().cloned().collect();
+    for name in inv.components.keys() {
+        if !order.contains(name) {
+            order.insert(0, name.clone());
+        }
+    }
+    let mut namespaces: BTreeSet<ObjectKey> = BTreeSet::new();
+    let mut summaries = Vec::new();
+    for name in order {
+        let Some(record) = inv.components.get(&name).cloned() else {
+            continue;
+        };
+        let comp_started = Instant::now();
+        let keys: Vec<ObjectKey> = record
+            .objects
+            .iter()
+            .filter_map(|id| ObjectKey::from_id(id))
+            .collect();
+        sink.emit(&Event::Removing {
+            component: name.clone(),
+            objects: keys.len(),
+        });
+        let mut delete = Vec::new();
+        let mut retained = Vec::new();
+        for k in keys {
+            if k.is_namespace() {
+                namespaces.insert(k);
+            } else if webhooks.contains(&k) {
+                continue;
+            } else if is_retained(&k, opts.delete_crds, opts.delete_volumes) {
+                retained.push(k);
+            } else {
+                delete.push(k);
+            }
+        }
+        let deleted = delete.len()
+            + webhooks
+                .iter()
+                .filter(|w| component_of.get(&w.to_id()) == Some(&name))
+                .count();
+        report
+            .stuck
+            .extend(delete_objects(cluster, delete, deadline, true).await?);
+        inv.components.remove(&name);
+        inv.retained.extend(retained.iter().map(ObjectKey::to_id));
+        inv.updated = crate::report::now_rfc3339();
+        inv.save(cluster).await?;
+        let duration_ms = comp_started.elapsed().as_millis() as u64;
+        sink.emit(&Event::Removed {
+            component: name.clone(),
+            deleted,
+            retained: retained.clone(),
+            duration_ms,
+        });
+        report.retained.extend(retained);
+        summaries.push(ComponentSummary {
+            name,
+            state: "removed".into(),
+            created: 0,
+            configured: 0,
+            unchanged: 0,
+            pruned: deleted,
+            duration_ms,
+        });
+    }
+
+    // 3. Namespaces landscape created, last — except those holding kept volumes, whose
+    // deletion would delete the volumes with them.
+    let keep_ns: BTreeSet<&str> = report
+        .retained
+        .iter()
+        .filter(|k| k.is_volume_claim())
+        .filter_map(|k| k.namespace.as_deref())
+        .collect();
+    let (kept_ns, delete_ns): (Vec<ObjectKey>, Vec<ObjectKey>) = namespaces
+        .into_iter()
+        .partition(|k| keep_ns.contains(k.name.as_str()));
+    report
+        .stuck
+        .extend(delete_objects(cluster, delete_ns, deadline, true).await?);
+    inv.retained.extend(kept_ns.iter().map(ObjectKey::to_id));
+    report.retained.extend(kept_ns);
+
+    // 4. The inventory: gone when nothing is left, else it remembers what was kept.
+    if inv.retained.is_empty() {
+        Inventory::delete(cluster, stack).await?;
+    } else {
+        inv.order.clear();
+        inv.updated = crate::report::now_rfc3339();
+        inv.save(cluster).await?;
+    }
+    let summary = Summary {
+        result: if report.stuck.is_empty() {
+            "success".into()
+        } else {
+            "failed".into()
+        },
+        changed: true,
+        components: summaries,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    sink.emit(&Event::Summary(summary.clone()));
+    report.summary = Some(summary);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crds_and_volumes_are_kept_unless_asked() {
+        let crd = ObjectKey {
+            group: "apiextensions.k8s.io".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: None,
+            name: "x".into(),
+        };
+        let pvc = ObjectKey {
+            group: "".into(),
+            kind: "PersistentVolumeClaim".into(),
+            namespace: Some("a".into()),
+            name: "d".into(),
+        };
+        let cm = ObjectKey {
+            group: "".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("a".into()),
+            name: "c".into(),
+        };
+        assert!(is_retained(&crd, false, false) && is_retained(&pvc, false, false));
+        assert!(!is_retained(&crd, true, false) && !is_retained(&pvc, false, true));
+        assert!(!is_retained(&cm, false, false));
+    }
+}
