@@ -8,6 +8,7 @@
 //! offline half together for every command.
 
 pub mod cluster;
+pub mod diff;
 pub mod duration;
 pub mod engine;
 mod error;

@@ -14,7 +14,10 @@ fn main() -> std::process::ExitCode {
     let code = match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            eprintln!(
+                "error: {}",
+                landscape::report::redact::redact(&one_line(&err))
+            );
             err.downcast_ref::<landscape::Error>().map_or(
                 landscape::ExitCode::InvalidInput,
                 landscape::Error::exit_code,

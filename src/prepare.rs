@@ -166,6 +166,10 @@ pub async fn prepare(req: &StackRequest, opts: &Options) -> Result<Prepared, cra
         cache_dir: Some(opts.sources.cache_dir()),
     };
     let mut rendered = render::render_stack(&stack, &artifacts, &render_opts)?;
+    // Secret values are registered before anything can print them.
+    for obj in rendered.iter().flat_map(|r| r.objects.iter()) {
+        crate::report::redact::register(crate::diff::mask::secret_values(&obj.0));
+    }
     // Every object is a member of the stack's ApplySet.
     let applyset = inventory::applyset_id(&stack.name);
     for obj in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {

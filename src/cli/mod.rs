@@ -2,11 +2,15 @@
 //! turns flags into a library call and the result into output and an exit code.
 
 mod bundle;
+mod diff;
+mod down;
 mod images;
+mod installed;
 mod lock;
 mod plan;
 mod profiles;
 mod render;
+mod status;
 mod up;
 
 use std::path::PathBuf;
@@ -61,6 +65,12 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Install the stack: apply each component in dependency order, gated on health.
     Up(up::UpArgs),
+    /// Show what `up` would change: per component, create, update (with a diff), delete.
+    Diff(diff::DiffArgs),
+    /// Show the health of installed stacks, component by component.
+    Status(status::StatusArgs),
+    /// Uninstall a stack: everything it owns, dependents first, namespaces last.
+    Down(down::DownArgs),
     /// Write landscape.lock: every artifact and chart with its digest, every image.
     Lock(lock::LockArgs),
     /// Write every artifact of the stack into a directory, for installing with no network.
@@ -184,6 +194,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lock::run(args, &out).await
         }
         Command::Bundle(args) => bundle::run(args).await,
+        Command::Diff(args) => {
+            let out = args.output.clone();
+            diff::run(args, &out).await
+        }
+        Command::Status(args) => {
+            let out = args.output.clone();
+            status::run(args, &out).await
+        }
+        Command::Down(args) => {
+            let out = args.output.clone();
+            down::run(args, &out).await
+        }
         Command::Images(args) => {
             let out = args.output.clone();
             images::run(args, &out).await

@@ -23,6 +23,10 @@ pub struct RenderArgs {
     /// The Kubernetes version charts are rendered for (offline; e.g. v1.36.0).
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,
+    /// Print Secret values as rendered (by default they are masked as ***), for piping
+    /// into another tool.
+    #[arg(long)]
+    pub show_secrets: bool,
     /// API versions charts may assume are served (repeatable; e.g. monitoring.coreos.com/v1).
     #[arg(long = "api-versions", value_name = "GROUP/VERSION")]
     pub api_versions: Vec<String>,
@@ -34,8 +38,17 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         api_versions: args.api_versions.clone(),
         resources: vec![],
     };
-    let prepared =
+    let mut prepared =
         landscape::prepare::prepare(&args.stack.request(), &args.source.options(caps)).await?;
+    if !args.show_secrets {
+        for obj in prepared
+            .rendered
+            .iter_mut()
+            .flat_map(|r| r.objects.iter_mut())
+        {
+            landscape::diff::mask::mask_pair(None, Some(&mut obj.0));
+        }
+    }
     if let Some(dir) = &args.out {
         for r in &prepared.rendered {
             let folder = dir.join(&r.name);

@@ -120,6 +120,14 @@ impl Inventory {
         self.retained.contains(&id) || self.components.values().any(|c| c.objects.contains(&id))
     }
 
+    /// Whether landscape owns this live object: it is a member, and it still carries the
+    /// stack's ApplySet label — an object someone deleted and re-created under the same
+    /// name is theirs, not ours.
+    pub fn owns_live(&self, live: &Object) -> bool {
+        self.owns(&live.key())
+            && live.label(labels::APPLYSET_PART_OF) == Some(applyset_id(&self.stack).as_str())
+    }
+
     /// Every member, with the component it belongs to (retained objects under `None`).
     pub fn members(&self) -> Vec<(Option<&str>, ObjectKey)> {
         let mut out = Vec::new();

@@ -243,6 +243,31 @@ impl Cluster {
         found.first().map(|r| (*r).clone())
     }
 
+    /// One served version (the most stable) of every namespaced kind that can be listed.
+    pub fn namespaced_kinds(&self) -> Vec<(String, String)> {
+        let map = self.resources.read().expect("lock");
+        let mut by_gk: std::collections::BTreeMap<(String, String), &Resource> = Default::default();
+        for ((group, _, kind), r) in map.iter() {
+            if !r.namespaced {
+                continue;
+            }
+            let slot = by_gk.entry((group.clone(), kind.clone())).or_insert(r);
+            let stability = |r: &Resource| {
+                (
+                    r.api.version.contains("alpha"),
+                    r.api.version.contains("beta"),
+                )
+            };
+            if stability(r) < stability(slot) {
+                *slot = r;
+            }
+        }
+        by_gk
+            .values()
+            .map(|r| (r.api.api_version.clone(), r.api.kind.clone()))
+            .collect()
+    }
+
     /// The cluster as the renderer sees it: version, API versions and scopes.
     pub fn capabilities(&self) -> Capabilities {
         let map = self.resources.read().expect("lock");

@@ -187,7 +187,7 @@ async fn classify(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<Foun
     let Some(live) = live else {
         return Ok(Found::Ours(None));
     };
-    if ctx.owns(&obj.key()).await || ctx.opts.force_conflicts {
+    if ctx.owns(&live).await || ctx.opts.force_conflicts {
         return Ok(Found::Ours(Some(live)));
     }
     if obj.is_namespace() {

@@ -141,24 +141,46 @@ async fn check(
         .buffered(PARALLEL_READS)
         .collect()
         .await;
-    let nodes = if component.cni {
-        Some(ctx.cluster.list("v1", "Node", None, "").await?)
+    let lives: Vec<(Object, Option<Object>)> = gated
+        .iter()
+        .zip(lives)
+        .map(|(d, l)| l.map(|l| ((*d).clone(), l)))
+        .collect::<Result<_, _>>()?;
+    assess_live(
+        ctx.cluster,
+        lives,
+        &component.readiness,
+        component.cni,
+        &ctx.opts.health,
+    )
+    .await
+}
+
+/// Assesses objects already read (`(desired, live)` pairs; a missing live object is not
+/// ready). The second value is the CNI condition (all nodes Ready, agents on every node)
+/// when `cni` is set. Shared by the gate and by `status`.
+pub(crate) async fn assess_live(
+    cluster: &Cluster,
+    lives: Vec<(Object, Option<Object>)>,
+    readiness: &[crate::stack::ReadinessRule],
+    cni: bool,
+    opts: &crate::health::HealthOptions,
+) -> Result<(Vec<(Object, Health)>, Option<String>), ClusterError> {
+    let nodes = if cni {
+        Some(cluster.list("v1", "Node", None, "").await?)
     } else {
         None
     };
     let mut statuses = Vec::new();
-    for (desired, live) in gated.iter().zip(lives) {
-        let Some(live) = live? else {
-            statuses.push((
-                (*desired).clone(),
-                Health::Progressing("does not exist (deleted after apply?)".into()),
-            ));
+    for (desired, live) in lives {
+        let Some(live) = live else {
+            statuses.push((desired, Health::Progressing("does not exist".into())));
             continue;
         };
         let mut h = if live.is_webhook_configuration() {
             let mut states = BTreeMap::new();
             for (ns, svc) in health::webhook_services(&live) {
-                let state = endpoint_state(ctx.cluster, &ns, &svc).await?;
+                let state = endpoint_state(cluster, &ns, &svc).await?;
                 states.insert((ns, svc), state);
             }
             health::webhook_configuration(&live, &|ns, svc| {
@@ -168,7 +190,7 @@ async fn check(
                     .unwrap_or(EndpointState::ServiceMissing)
             })
         } else {
-            health::assess(&live, &component.readiness, &ctx.opts.health)
+            health::assess(&live, readiness, opts)
         };
         if let (Some(nodes), true, Health::Ready) = (&nodes, live.kind() == "DaemonSet", &h) {
             h = health::daemonset_on_every_node(&live, nodes);

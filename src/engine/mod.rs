@@ -7,6 +7,7 @@ mod apply;
 mod gate;
 pub mod order;
 mod remove;
+mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -16,7 +17,8 @@ use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 pub use apply::{Change, foreign_owner};
-pub use remove::{DownOptions, DownReport, down};
+pub use remove::{DownOptions, DownReport, down, is_retained};
+pub use status::{ComponentStatus, StackStatus, status};
 
 use crate::cluster::inventory::{self, Inputs, Inventory};
 use crate::cluster::{Cluster, ClusterError};
@@ -58,9 +60,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Whether landscape owns an object in this stack.
-    pub async fn owns(&self, key: &crate::object::ObjectKey) -> bool {
-        self.inventory.lock().await.owns(key)
+    /// Whether landscape owns a live object in this stack.
+    pub async fn owns(&self, live: &Object) -> bool {
+        self.inventory.lock().await.owns_live(live)
     }
 
     /// Adds members to a component, and saves the inventory when that changed it.
@@ -165,7 +167,7 @@ pub async fn conflicts(
     let candidates: Vec<&Object> = rendered
         .iter()
         .flat_map(|r| r.objects.iter())
-        .filter(|o| !o.is_namespace() && !inv.owns(&o.key()))
+        .filter(|o| !o.is_namespace())
         .collect();
     let lives: Vec<Result<Option<Object>, ClusterError>> =
         futures::stream::iter(candidates.iter().copied())
@@ -175,7 +177,7 @@ pub async fn conflicts(
             .await;
     let mut out = Vec::new();
     for (o, live) in candidates.iter().zip(lives) {
-        if let Some(live) = live? {
+        if let Some(live) = live?.filter(|l| !inv.owns_live(l)) {
             out.push(format!(
                 "{} already exists and is {}",
                 o.key(),
@@ -309,6 +311,7 @@ pub async fn up(
     let mut summaries: BTreeMap<String, ComponentSummary> = BTreeMap::new();
     let mut running = FuturesUnordered::new();
     let mut started_set: BTreeSet<String> = BTreeSet::new();
+    let mut healthy_at: BTreeMap<String, String> = BTreeMap::new();
 
     loop {
         // Skip what can no longer start; start what can.
@@ -368,6 +371,9 @@ pub async fn up(
         let Some((name, (state, summary))) = running.next().await else {
             break;
         };
+        if state == State::Healthy {
+            healthy_at.insert(name.clone(), crate::report::now_rfc3339());
+        }
         states.insert(name.clone(), state);
         summaries.insert(name, summary);
     }
@@ -426,8 +432,8 @@ pub async fn up(
             record.version = c.version.clone();
             record.cni = c.cni;
             record.readiness = c.readiness.clone();
-            if states.get(&c.name) == Some(&State::Healthy) {
-                record.last_applied = crate::report::now_rfc3339();
+            if let Some(at) = healthy_at.get(&c.name) {
+                record.last_applied = at.clone();
             }
         }
     }

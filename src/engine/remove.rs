@@ -36,10 +36,12 @@ pub struct DownReport {
     pub retained: Vec<ObjectKey>,
     /// Objects that did not go within the timeout (finalizers), with why.
     pub stuck: Vec<String>,
+    /// Things left in place on purpose, with why (a namespace holding others' objects).
+    pub notes: Vec<String>,
 }
 
 /// Whether a member is kept rather than deleted.
-pub(crate) fn is_retained(key: &ObjectKey, delete_crds: bool, delete_volumes: bool) -> bool {
+pub fn is_retained(key: &ObjectKey, delete_crds: bool, delete_volumes: bool) -> bool {
     (key.is_crd() && !delete_crds) || (key.is_volume_claim() && !delete_volumes)
 }
 
@@ -240,9 +242,24 @@ pub async fn down(
         .filter(|k| k.is_volume_claim())
         .filter_map(|k| k.namespace.as_deref())
         .collect();
-    let (kept_ns, delete_ns): (Vec<ObjectKey>, Vec<ObjectKey>) = namespaces
+    let (mut kept_ns, mut delete_ns): (Vec<ObjectKey>, Vec<ObjectKey>) = namespaces
         .into_iter()
         .partition(|k| keep_ns.contains(k.name.as_str()));
+    // Deleting a namespace deletes everything in it: only namespaces that hold nothing
+    // but landscape's (now deleted) objects go.
+    let mut occupied = Vec::new();
+    for ns in &delete_ns {
+        let foreign = foreign_objects_in(cluster, &ns.name).await?;
+        if !foreign.is_empty() {
+            report.notes.push(format!(
+                "{ns}: kept, it holds objects landscape does not own ({})",
+                foreign.join(", ")
+            ));
+            occupied.push(ns.clone());
+        }
+    }
+    delete_ns.retain(|ns| !occupied.contains(ns));
+    kept_ns.extend(occupied);
     report
         .stuck
         .extend(delete_objects(cluster, delete_ns, deadline, true).await?);
@@ -270,6 +287,47 @@ pub async fn down(
     sink.emit(&Event::Summary(summary.clone()));
     report.summary = Some(summary);
     Ok(report)
+}
+
+/// Objects in a namespace that are not landscape's and would die with it — everything
+/// except what Kubernetes puts in every namespace (the root CA ConfigMap, the default
+/// ServiceAccount), events, and objects owned by other objects (garbage collected with
+/// their owners).
+async fn foreign_objects_in(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<Vec<String>, ClusterError> {
+    let mut found = Vec::new();
+    for (api_version, kind) in cluster.namespaced_kinds() {
+        if matches!(
+            kind.as_str(),
+            "Event"
+                | "EndpointSlice"
+                | "Endpoints"
+                | "Lease"
+                | "LocalSubjectAccessReview"
+                | "Binding"
+        ) {
+            continue;
+        }
+        let Ok(items) = cluster.list(&api_version, &kind, Some(namespace), "").await else {
+            continue; // not listable (a review kind, an aggregated API that is down)
+        };
+        for o in items {
+            let automatic = matches!(
+                (kind.as_str(), o.name()),
+                ("ConfigMap", "kube-root-ca.crt") | ("ServiceAccount", "default")
+            );
+            let owned_by_another = o
+                .pointer("/metadata/ownerReferences")
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| !a.is_empty());
+            if !automatic && !owned_by_another && !o.is_terminating() {
+                found.push(format!("{kind} {}", o.name()));
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! - [`TerminalSink`]: one live line per component on a terminal.
 
 mod event;
+pub mod redact;
 mod terminal;
 
 use std::io::Write;
@@ -68,7 +69,7 @@ impl PlainSink {
 
 impl Sink for PlainSink {
     fn emit(&self, event: &Event) {
-        let text = describe(event);
+        let text = redact::redact(&describe(event));
         if text.is_empty() {
             return;
         }

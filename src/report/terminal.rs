@@ -56,7 +56,7 @@ impl Sink for TerminalSink {
     fn emit(&self, event: &Event) {
         match event {
             Event::Plan { components, .. } => {
-                let _ = self.multi.println(describe(event));
+                let _ = self.multi.println(super::redact::redact(&describe(event)));
                 for c in components {
                     let bar = self.bar(&c.name);
                     bar.set_message(if c.needs.is_empty() {
@@ -107,7 +107,7 @@ impl Sink for TerminalSink {
                     ProgressStyle::with_template("✘ {prefix:<24} {msg}").expect("valid template"),
                 );
                 bar.finish_with_message(self.paint("failed".into(), false));
-                let _ = self.multi.println(describe(event));
+                let _ = self.multi.println(super::redact::redact(&describe(event)));
             }
             Event::Skipped { component, because } => {
                 let bar = self.bar(component);
@@ -117,7 +117,7 @@ impl Sink for TerminalSink {
                 bar.finish_with_message(format!("skipped ({} failed)", because.join(", ")));
             }
             Event::Pruned { .. } | Event::Removing { .. } | Event::Removed { .. } => {
-                let _ = self.multi.println(describe(event));
+                let _ = self.multi.println(super::redact::redact(&describe(event)));
             }
             Event::Summary(_) => {
                 for bar in self.bars.lock().expect("lock").values() {

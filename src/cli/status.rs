@@ -1,0 +1,100 @@
+//! `landscape status`: the health of installed stacks, by the same gates `up` uses.
+
+use clap::Args;
+
+use landscape::ExitCode;
+use landscape::cluster::Cluster;
+use landscape::health::HealthOptions;
+
+use super::{GlobalArgs, KubeArgs, Output, StackArgs, installed};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: GlobalArgs,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// Also require LoadBalancer Services to have an address.
+    #[arg(long)]
+    pub wait_for_load_balancers: bool,
+}
+
+pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let cluster = Cluster::connect(&args.kube.cluster_args())
+        .await
+        .map_err(landscape::Error::from)?;
+    let named = installed::names_a_stack(&args.stack);
+    let inventories = installed::inventories(&args.stack, &cluster).await?;
+    let opts = HealthOptions {
+        load_balancers: args.wait_for_load_balancers,
+    };
+    let mut stacks = Vec::new();
+    for inv in inventories.iter().filter(|i| !i.components.is_empty()) {
+        stacks.push(
+            landscape::engine::status(&cluster, inv, &opts)
+                .await
+                .map_err(landscape::Error::from)?,
+        );
+    }
+    // Nothing installed is nothing unhealthy.
+    let healthy = stacks.iter().all(|s| s.healthy);
+    match global.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({"stacks": stacks, "healthy": healthy})
+        ),
+        Output::Text => {
+            if stacks.is_empty() {
+                println!(
+                    "Nothing installed: no landscape stack{} in this cluster.",
+                    if named { " by that name" } else { "" }
+                );
+            }
+            for s in &stacks {
+                println!(
+                    "Stack {}{}: {}",
+                    s.stack,
+                    s.profile
+                        .as_ref()
+                        .map(|p| format!(" (profile {p})"))
+                        .unwrap_or_default(),
+                    if s.healthy { "healthy" } else { "NOT healthy" }
+                );
+                let mut rows = vec![[
+                    "COMPONENT".to_string(),
+                    "VERSION".to_string(),
+                    "HEALTH".to_string(),
+                    "OBJECTS".to_string(),
+                    "LAST APPLIED".to_string(),
+                ]];
+                for c in &s.components {
+                    rows.push([
+                        c.name.clone(),
+                        c.version.clone().unwrap_or_default(),
+                        match &c.reason {
+                            Some(r) => format!("{}: {r}", c.health),
+                            None => c.health.clone(),
+                        },
+                        c.objects.to_string(),
+                        c.last_applied.clone(),
+                    ]);
+                }
+                print!("{}", landscape::report::table(&rows));
+                if s.retained > 0 {
+                    println!(
+                        "{} objects kept from earlier runs (CRDs, volumes).",
+                        s.retained
+                    );
+                }
+                println!();
+            }
+        }
+    }
+    Ok(if healthy {
+        ExitCode::Success
+    } else {
+        ExitCode::GateFailed
+    })
+}

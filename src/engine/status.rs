@@ -1,0 +1,134 @@
+//! `status`: the health of an installed stack, component by component, by the same gates
+//! `up` waits on — read back from the inventory, no stack file needed.
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::gate;
+use crate::cluster::inventory::Inventory;
+use crate::cluster::{Cluster, ClusterError};
+use crate::health::{self, Health, HealthOptions};
+use crate::object::{Object, ObjectKey};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ComponentStatus {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `healthy`, `progressing` or `failed`.
+    pub health: String,
+    /// Why it is not healthy: the first object that is not, and its rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub objects: usize,
+    pub last_applied: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_ready: Vec<(ObjectKey, String)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StackStatus {
+    pub stack: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    pub healthy: bool,
+    pub updated: String,
+    pub components: Vec<ComponentStatus>,
+    /// Objects kept after pruning or `down` (CRDs, volumes).
+    pub retained: usize,
+}
+
+/// Reads every member of the stack and assesses it.
+pub async fn status(
+    cluster: &Cluster,
+    inv: &Inventory,
+    opts: &HealthOptions,
+) -> Result<StackStatus, ClusterError> {
+    let mut order: Vec<String> = inv
+        .order
+        .iter()
+        .filter(|c| inv.components.contains_key(*c))
+        .cloned()
+        .collect();
+    for c in inv.components.keys() {
+        if !order.contains(c) {
+            order.push(c.clone());
+        }
+    }
+    let mut components = Vec::new();
+    for name in order {
+        let record = &inv.components[&name];
+        let keys: Vec<ObjectKey> = record
+            .objects
+            .iter()
+            .filter_map(|id| ObjectKey::from_id(id))
+            .collect();
+        let lives: Vec<Result<Option<Object>, ClusterError>> = futures::stream::iter(keys.iter())
+            .map(|k| cluster.get_key(k))
+            .buffered(8)
+            .collect()
+            .await;
+        let mut pairs = Vec::new();
+        for (k, live) in keys.iter().zip(lives) {
+            let live = live?;
+            let stub = stub(k);
+            let gated = live
+                .as_ref()
+                .is_none_or(|l| health::is_gated(l, &record.readiness));
+            if gated {
+                pairs.push((stub, live));
+            }
+        }
+        let (statuses, extra) =
+            gate::assess_live(cluster, pairs, &record.readiness, record.cni, opts).await?;
+        let mut not_ready: Vec<(ObjectKey, String)> = statuses
+            .iter()
+            .filter(|(_, h)| !h.is_ready())
+            .map(|(o, h)| (o.key(), h.reason().to_string()))
+            .collect();
+        if let Some(reason) = extra {
+            not_ready.push((
+                ObjectKey {
+                    group: String::new(),
+                    kind: "Node".into(),
+                    namespace: None,
+                    name: "(all nodes)".into(),
+                },
+                reason,
+            ));
+        }
+        let failed = statuses.iter().any(|(_, h)| matches!(h, Health::Failed(_)));
+        let health = if not_ready.is_empty() {
+            "healthy"
+        } else if failed {
+            "failed"
+        } else {
+            "progressing"
+        };
+        components.push(ComponentStatus {
+            name,
+            version: record.version.clone(),
+            health: health.into(),
+            reason: not_ready.first().map(|(k, r)| format!("{k}: {r}")),
+            objects: keys.len(),
+            last_applied: record.last_applied.clone(),
+            not_ready,
+        });
+    }
+    Ok(StackStatus {
+        stack: inv.stack.clone(),
+        profile: inv.profile.clone(),
+        healthy: components.iter().all(|c| c.health == "healthy"),
+        updated: inv.updated.clone(),
+        components,
+        retained: inv.retained.len(),
+    })
+}
+
+fn stub(k: &ObjectKey) -> Object {
+    Object(serde_json::json!({
+        "apiVersion": if k.group.is_empty() { "v1".to_string() } else { format!("{}/v1", k.group) },
+        "kind": k.kind,
+        "metadata": {"name": k.name, "namespace": k.namespace},
+    }))
+}

@@ -1,0 +1,620 @@
+//! The life of an installed stack: diff, drift, pruning, ownership, secrets, status and
+//! down — on the test control plane.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use support::{Run, Testbed, run, testbed, unique};
+
+const WEB: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {{values.replicas}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: registry.example/web:1.0
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  mode: {{values.mode}}
+{{#if values.extra}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-extra
+data:
+  feature: "on"
+{{/if}}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: web-credentials
+stringData:
+  password: {{quote values.password}}
+"#;
+
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.lifecycle.landscape.test
+spec:
+  group: lifecycle.landscape.test
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: lifecycle.landscape.test/v1
+kind: Widget
+metadata:
+  name: first
+spec:
+  size: 3
+"#;
+
+/// A stack with one component `web` (and optionally a CRD and a custom resource).
+struct Project {
+    dir: tempfile::TempDir,
+    stack: String,
+}
+
+impl Project {
+    fn new(prefix: &str, with_crd: bool) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = unique(prefix);
+        std::fs::create_dir_all(dir.path().join("web")).unwrap();
+        std::fs::write(dir.path().join("web/web.yaml.hbs"), WEB).unwrap();
+        if with_crd {
+            std::fs::write(dir.path().join("web/widgets.yaml"), WIDGET_CRD).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("landscape.yaml"),
+            format!(
+                "name: {stack}\ncomponents:\n  web:\n    category: delivery\n    namespace: {stack}\n    sources:\n      - templateDir: ./web\n    values:\n      replicas: 2\n      mode: normal\n      extra: true\n      password: \"\"\n    timeout: 2m\n"
+            ),
+        )
+        .unwrap();
+        Project { dir, stack }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn landscape(&self, args: &[&str]) -> Run {
+        let mut cmd = testbed().landscape();
+        cmd.current_dir(self.path()).args(args);
+        tokio::task::spawn_blocking(move || run(cmd)).await.unwrap()
+    }
+}
+
+fn kubectl_json(tb: &Testbed, args: &[&str]) -> Value {
+    let out = tb.kubectl(args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const PASSWORD: &[&str] = &["--set", "web.password=initial-secret-value-0"];
+
+#[tokio::test]
+async fn drift_shows_in_diff_and_up_restores_it() {
+    let tb = testbed();
+    let p = Project::new("drift", false);
+    let up = p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+
+    let clean = p.landscape(&["diff", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(clean.code, 0, "{clean:?}");
+    assert!(
+        clean
+            .stdout
+            .contains("0 to create, 0 to update, 0 to delete"),
+        "{clean:?}"
+    );
+
+    // Drift, made with kubectl.
+    let ns = p.stack.as_str();
+    assert!(
+        tb.kubectl(&["scale", "deployment/web", "-n", ns, "--replicas=5"])
+            .status
+            .success()
+    );
+    assert!(
+        tb.kubectl(&[
+            "patch",
+            "configmap",
+            "web-config",
+            "-n",
+            ns,
+            "--type=merge",
+            "-p",
+            r#"{"data":{"mode":"debug"}}"#
+        ])
+        .status
+        .success()
+    );
+
+    let drift = p
+        .landscape(&["diff", "-o", "json", PASSWORD[0], PASSWORD[1]])
+        .await;
+    assert_eq!(drift.code, 1, "{drift:?}");
+    let d: Value = serde_json::from_str(&drift.stdout).unwrap();
+    let changes: Vec<(String, String, Vec<String>)> = d["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["changes"].as_array().unwrap().iter())
+        .map(|ch| {
+            (
+                ch["object"]["name"].as_str().unwrap().to_string(),
+                ch["action"].as_str().unwrap().to_string(),
+                ch["changed_paths"]
+                    .as_array()
+                    .map(|a| a.iter().map(|p| p.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                "web".to_string(),
+                "update".to_string(),
+                vec!["spec.replicas".to_string()]
+            ),
+            (
+                "web-config".to_string(),
+                "update".to_string(),
+                vec!["data.mode".to_string()]
+            ),
+        ],
+        "exactly the two drifted fields"
+    );
+    let text = p.landscape(&["diff", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(text.code, 1);
+    assert!(
+        text.stdout.contains("-  replicas: 5") && text.stdout.contains("+  replicas: 2"),
+        "{text:?}"
+    );
+    assert!(
+        text.stdout.contains("-  mode: debug") && text.stdout.contains("+  mode: normal"),
+        "{text:?}"
+    );
+    assert!(
+        !text.stdout.contains("managedFields") && !text.stdout.contains("resourceVersion"),
+        "{text:?}"
+    );
+
+    let restore = p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(restore.code, 0, "{restore:?}");
+    let dep = kubectl_json(tb, &["get", "deployment", "web", "-n", ns, "-o", "json"]);
+    assert_eq!(dep["spec"]["replicas"], 2);
+    let cm = kubectl_json(
+        tb,
+        &["get", "configmap", "web-config", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(cm["data"]["mode"], "normal");
+    let again = p.landscape(&["diff", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+
+    // With no flags and no landscape.yaml, diff uses what the last up recorded.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = tb.landscape();
+    cmd.current_dir(elsewhere.path())
+        .args(["diff", "--stack"])
+        .arg(p.path().join("landscape.yaml"))
+        .args(PASSWORD);
+    let named = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
+    assert_eq!(named.code, 0, "{named:?}");
+}
+
+#[tokio::test]
+async fn removed_objects_show_as_deletions_and_are_pruned() {
+    let tb = testbed();
+    let p = Project::new("prune", false);
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let ns = p.stack.as_str();
+    assert!(
+        tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
+            .status
+            .success()
+    );
+
+    // The stack no longer renders web-extra.
+    let set = ["--set", "web.extra=false", PASSWORD[0], PASSWORD[1]];
+    let diff = p
+        .landscape(&[&["diff", "-o", "json"][..], &set[..]].concat())
+        .await;
+    assert_eq!(diff.code, 1, "{diff:?}");
+    let d: Value = serde_json::from_str(&diff.stdout).unwrap();
+    let web = &d["components"][0];
+    assert_eq!(web["delete"], 1);
+    assert_eq!(web["changes"][0]["action"], "delete");
+    assert_eq!(web["changes"][0]["object"]["name"], "web-extra");
+
+    let up = p
+        .landscape(&[&["up", "-o", "json"][..], &set[..]].concat())
+        .await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pruned: Vec<Value> = up
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "pruned")
+        .collect();
+    assert_eq!(pruned.len(), 1, "{up:?}");
+    assert_eq!(pruned[0]["objects"][0]["name"], "web-extra");
+    assert!(
+        !tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
+            .status
+            .success(),
+        "web-extra is gone"
+    );
+    assert_eq!(
+        p.landscape(&[&["diff"][..], &set[..]].concat()).await.code,
+        0
+    );
+
+    // --prune=false keeps what is no longer rendered.
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let keep = p
+        .landscape(&[
+            "up",
+            "--prune=false",
+            "--set",
+            "web.extra=false",
+            PASSWORD[0],
+            PASSWORD[1],
+        ])
+        .await;
+    assert_eq!(keep.code, 0, "{keep:?}");
+    assert!(
+        tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
+            .status
+            .success(),
+        "kept with --prune=false"
+    );
+}
+
+#[tokio::test]
+async fn objects_outside_the_inventory_are_never_touched() {
+    let tb = testbed();
+    let p = Project::new("owner", false);
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let ns = p.stack.as_str();
+    let applyset = landscape::cluster::inventory::applyset_id(&p.stack);
+
+    // An impostor with every one of landscape's labels, made by someone else.
+    let impostor = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: impostor\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/managed-by: landscape\n    landscape.dev/stack: {ns}\n    landscape.dev/component: web\n    applyset.kubernetes.io/part-of: {applyset}\ndata:\n  owner: someone-else\n"
+    );
+    std::fs::write(p.path().join("impostor.yaml"), impostor).unwrap();
+    assert!(
+        tb.kubectl(&[
+            "apply",
+            "-f",
+            p.path().join("impostor.yaml").to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let before = kubectl_json(
+        tb,
+        &["get", "configmap", "impostor", "-n", ns, "-o", "json"],
+    );
+
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let after = kubectl_json(
+        tb,
+        &["get", "configmap", "impostor", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(
+        before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
+        "up left it alone"
+    );
+
+    // An object of the same name as one the stack renders is a conflict, not a takeover.
+    assert!(
+        tb.kubectl(&["delete", "configmap", "web-config", "-n", ns])
+            .status
+            .success()
+    );
+    assert!(
+        tb.kubectl(&[
+            "create",
+            "configmap",
+            "web-config",
+            "-n",
+            ns,
+            "--from-literal=mode=theirs"
+        ])
+        .status
+        .success()
+    );
+    let conflict = p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await;
+    assert_eq!(conflict.code, 4, "{conflict:?}");
+    assert!(
+        conflict.stderr.contains("ConfigMap")
+            && conflict.stderr.contains("web-config")
+            && conflict.stderr.contains("--force-conflicts"),
+        "{conflict:?}"
+    );
+    let theirs = kubectl_json(
+        tb,
+        &["get", "configmap", "web-config", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(theirs["data"]["mode"], "theirs", "not taken over");
+    let diff = p
+        .landscape(&["diff", "-o", "json", PASSWORD[0], PASSWORD[1]])
+        .await;
+    assert_eq!(diff.code, 4, "{diff:?}");
+    let forced = p
+        .landscape(&["up", "--force-conflicts", PASSWORD[0], PASSWORD[1]])
+        .await;
+    assert_eq!(forced.code, 0, "{forced:?}");
+    let ours = kubectl_json(
+        tb,
+        &["get", "configmap", "web-config", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(ours["data"]["mode"], "normal");
+
+    // down removes what it owns, and only that: the namespace holding the impostor stays.
+    let down = p.landscape(&["down", "--yes"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(
+        down.stdout
+            .contains("holds objects landscape does not own (ConfigMap impostor)"),
+        "{down:?}"
+    );
+    let still = kubectl_json(
+        tb,
+        &["get", "configmap", "impostor", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(still["data"]["owner"], "someone-else");
+    assert!(
+        !tb.kubectl(&["get", "deployment", "web", "-n", ns])
+            .status
+            .success(),
+        "its own objects are gone"
+    );
+}
+
+#[tokio::test]
+async fn secret_values_appear_in_no_output() {
+    let tb = testbed();
+    let p = Project::new("secret", false);
+    let old = "old-secret-value-4f1c";
+    let new = "new-secret-value-9b2e";
+    let b64 = |s: &str| landscape::render::base64_encode(s.as_bytes());
+    let set_old = format!("web.password={old}");
+    let set_new = format!("web.password={new}");
+    let mut outputs: Vec<(String, Run)> = Vec::new();
+
+    outputs.push(("up".into(), p.landscape(&["up", "--set", &set_old]).await));
+    assert_eq!(outputs[0].1.code, 0, "{:?}", outputs[0].1);
+    let secret = kubectl_json(
+        tb,
+        &[
+            "get",
+            "secret",
+            "web-credentials",
+            "-n",
+            &p.stack,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(
+        secret["data"]["password"],
+        b64(old),
+        "the Secret really holds the value"
+    );
+
+    let diff = p.landscape(&["diff", "--set", &set_new]).await;
+    assert_eq!(diff.code, 1, "{diff:?}");
+    assert!(
+        diff.stdout.contains("~ update Secret") && diff.stdout.contains("(data.password)"),
+        "{diff:?}"
+    );
+    assert!(
+        diff.stdout.contains("*** (before)") && diff.stdout.contains("*** (after)"),
+        "{diff:?}"
+    );
+    outputs.push(("diff".into(), diff));
+    let json = p
+        .landscape(&["diff", "-o", "json", "--set", &set_new])
+        .await;
+    let d: Value = serde_json::from_str(&json.stdout).unwrap();
+    let change = &d["components"][0]["changes"][0];
+    assert_eq!(change["object"]["kind"], "Secret");
+    assert_eq!(
+        change["changed_paths"],
+        serde_json::json!(["data.password"])
+    );
+    outputs.push(("diff -o json".into(), json));
+    outputs.push((
+        "render".into(),
+        p.landscape(&["render", "--set", &set_new]).await,
+    ));
+    outputs.push((
+        "up -o json".into(),
+        p.landscape(&["up", "-o", "json", "--set", &set_new]).await,
+    ));
+    outputs.push((
+        "status".into(),
+        p.landscape(&["status", "-o", "json"]).await,
+    ));
+    outputs.push((
+        "plan".into(),
+        p.landscape(&["plan", "--set", &set_new]).await,
+    ));
+
+    for (what, out) in &outputs {
+        for value in [old.to_string(), new.to_string(), b64(old), b64(new)] {
+            assert!(
+                !out.all().contains(&value),
+                "{what} printed a secret value: {out:?}"
+            );
+        }
+    }
+    let secret = kubectl_json(
+        tb,
+        &[
+            "get",
+            "secret",
+            "web-credentials",
+            "-n",
+            &p.stack,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(
+        secret["data"]["password"],
+        b64(new),
+        "up applied the new value"
+    );
+}
+
+#[tokio::test]
+async fn down_removes_everything_owned_keeps_crds_and_status_reports_nothing() {
+    let tb = testbed();
+    let p = Project::new("down", true);
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let status = p.landscape(&["status", "-o", "json"]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    let s: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(s["stacks"][0]["components"][0]["health"], "healthy");
+    assert!(s["stacks"][0]["components"][0]["objects"].as_u64().unwrap() >= 6);
+
+    // The inventory is a real ApplySet kubectl can read.
+    let parent = kubectl_json(
+        tb,
+        &[
+            "get",
+            "secret",
+            "-n",
+            "kube-system",
+            &format!("landscape-{}", p.stack),
+            "-o",
+            "json",
+        ],
+    );
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment.apps")
+    );
+    let members = kubectl_json(
+        tb,
+        &[
+            "get",
+            "configmaps",
+            "-A",
+            "-l",
+            &format!("applyset.kubernetes.io/part-of={id}"),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(members["items"].as_array().unwrap().len(), 2);
+
+    // Without a terminal, down needs --yes.
+    let refused = p.landscape(&["down"]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--yes"));
+
+    let down = p.landscape(&["down", "--yes", "-o", "json"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let ns = p.stack.as_str();
+    for kind in [
+        "deployment/web",
+        "configmap/web-config",
+        "secret/web-credentials",
+        "widget.lifecycle.landscape.test/first",
+    ] {
+        assert!(
+            !tb.kubectl(&["get", kind, "-n", ns]).status.success(),
+            "{kind} is gone"
+        );
+    }
+    assert!(
+        !tb.kubectl(&["get", "namespace", ns]).status.success() || namespace_terminating(tb, ns),
+        "namespace removed"
+    );
+    assert!(
+        tb.kubectl(&["get", "crd", "widgets.lifecycle.landscape.test"])
+            .status
+            .success(),
+        "the CRD is kept"
+    );
+
+    let status = p.landscape(&["status"]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("Nothing installed"), "{status:?}");
+}
+
+fn namespace_terminating(tb: &Testbed, ns: &str) -> bool {
+    let out = tb.kubectl(&["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]);
+    String::from_utf8_lossy(&out.stdout) == "Terminating"
+}
+
+#[tokio::test]
+async fn diff_on_an_empty_cluster_shows_creations_marked_when_their_crd_is_pending() {
+    let tb = testbed();
+    let mut cmd = tb.landscape();
+    cmd.args(["diff", "--profile", "small", "-o", "json", "--mirror"])
+        .arg(support::upstream_dir())
+        .args(support::BACKUP_VALUES);
+    let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
+    assert_eq!(out.code, 1, "{out:?}");
+    let d: Value = serde_json::from_str(&out.stdout).unwrap();
+    let kps = d["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "kube-prometheus-stack")
+        .unwrap();
+    let changes = kps["changes"].as_array().unwrap();
+    assert!(changes.iter().all(|c| c["action"] == "create"));
+    let prometheus = changes
+        .iter()
+        .find(|c| c["object"]["kind"] == "Prometheus")
+        .unwrap();
+    assert_eq!(prometheus["crd_pending"], true);
+    let deployment = changes
+        .iter()
+        .find(|c| c["object"]["kind"] == "Deployment")
+        .unwrap();
+    assert!(deployment.get("crd_pending").is_none());
+    assert_eq!(kps["unchanged"], 0);
+}
