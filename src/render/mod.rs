@@ -64,7 +64,7 @@ pub enum RenderError {
         hint: String,
     },
     /// A rendered or downloaded document is not a valid object.
-    #[error("{origin}, document {index}: component `{component}`: {message}")]
+    #[error("{origin}{}: component `{component}`: {message}", if *.index > 0 { format!(", document {index}") } else { String::new() })]
     Document {
         component: String,
         origin: String,
