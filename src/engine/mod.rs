@@ -561,7 +561,6 @@ async fn run_component(
         created: applied.created,
         configured: applied.configured,
         unchanged: applied.unchanged,
-        pruned: vec![],
     });
     if let Err(g) = gate::wait_healthy(ctx, component, &applied.objects, deadline).await {
         return fail(&mut summary, FailureClass::Gate, g.error, g.not_ready);

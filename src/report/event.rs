@@ -27,8 +27,6 @@ pub enum Event {
         created: usize,
         configured: usize,
         unchanged: usize,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        pruned: Vec<ObjectKey>,
     },
     /// The component is waiting; emitted when what it waits for changes.
     Waiting {

@@ -133,17 +133,7 @@ pub fn describe(event: &Event) -> String {
             created,
             configured,
             unchanged,
-            pruned,
-        } => {
-            let mut s = format!(
-                "{component}: applied ({created} created, {configured} configured, {unchanged} unchanged"
-            );
-            if !pruned.is_empty() {
-                s.push_str(&format!(", {} pruned", pruned.len()));
-            }
-            s.push(')');
-            s
-        }
+        } => format!("{component}: applied ({created} created, {configured} configured, {unchanged} unchanged)"),
         Event::Waiting {
             component, reason, ..
         } => format!("{component}: waiting: {reason}"),
