@@ -264,3 +264,54 @@ fn render_to_a_folder_per_component_round_trips_through_yaml() {
         "user workloads in default are checked"
     );
 }
+
+#[test]
+fn docs_profiles_md_matches_the_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(landscape(dir.path()).args(["profiles", "markdown"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/profiles.md")).unwrap();
+    assert!(
+        doc == out.stdout,
+        "docs/profiles.md is out of date: run `landscape profiles markdown > docs/profiles.md`"
+    );
+}
+
+#[test]
+fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(landscape(dir.path()).args(["plan", "--profile", "large", "-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let comps = v["components"].as_array().unwrap();
+    assert_eq!(comps.len(), 27);
+    assert_eq!(comps[0]["name"], "cilium", "the CNI first");
+    // Every component comes after everything it needs.
+    let order: std::collections::BTreeMap<&str, u64> = comps
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["order"].as_u64().unwrap()))
+        .collect();
+    for c in comps {
+        for n in c["needs"].as_array().unwrap() {
+            assert!(order[n.as_str().unwrap()] < order[c["name"].as_str().unwrap()], "{c}");
+        }
+    }
+    let linkerd = comps.iter().find(|c| c["name"] == "linkerd").unwrap();
+    assert_eq!(
+        linkerd["needs"],
+        serde_json::json!(["cert-manager", "cilium", "linkerd-crds", "linkerd-identity"])
+    );
+    assert_eq!(
+        v["critical_path"],
+        serde_json::json!([
+            "cilium",
+            "thanos-objstore",
+            "kube-prometheus-stack",
+            "cert-manager",
+            "linkerd-identity",
+            "linkerd"
+        ])
+    );
+    let text = run(landscape(dir.path()).args(["plan", "--profile", "large"]));
+    assert!(text.stdout.contains("Critical path: cilium -> thanos-objstore -> kube-prometheus-stack -> cert-manager -> linkerd-identity -> linkerd"));
+}

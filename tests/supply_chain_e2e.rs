@@ -103,7 +103,7 @@ async fn small_profile_installs_from_a_bundle_directory_playing_prometheus_opera
     let events = out.events();
     let summary = events.last().unwrap();
     assert_eq!(summary["result"], "success");
-    assert_eq!(summary["components"].as_array().unwrap().len(), 9);
+    assert_eq!(summary["components"].as_array().unwrap().len(), 10);
     assert!(
         summary["components"]
             .as_array()

@@ -89,7 +89,9 @@ async fn a_webhook_without_ready_endpoints_is_not_healthy() {
     write(
         dir.path(),
         "landscape.yaml",
-        &format!("name: {stack}\ncomponents:\n  guard:\n    category: security\n    namespace: {stack}-guard\n    timeout: 8s\n    sources: [{{file: guard/guard.yaml}}]\n"),
+        &format!(
+            "name: {stack}\ncomponents:\n  guard:\n    category: security\n    namespace: {stack}-guard\n    timeout: 8s\n    sources: [{{file: guard/guard.yaml}}]\n"
+        ),
     );
     let out = up(dir.path()).await;
     assert_eq!(out.code, 3, "{out:?}");
@@ -102,7 +104,9 @@ async fn a_webhook_without_ready_endpoints_is_not_healthy() {
         .expect("the webhook configuration is named");
     assert_eq!(
         webhook["reason"],
-        format!("webhook guard.{stack}.landscape.test: service {stack}-guard/guard has no ready endpoints")
+        format!(
+            "webhook guard.{stack}.landscape.test: service {stack}-guard/guard has no ready endpoints"
+        )
     );
 }
 
@@ -129,11 +133,20 @@ async fn requests_a_failing_webhook_rejects_are_retried_then_reported() {
     let out = up(dir.path()).await;
     assert_eq!(out.code, 4, "{out:?}");
     let events = out.events();
-    assert!(events.iter().any(|e| e["event"] == "healthy" && e["component"] == "guard"), "the webhook itself became usable: {out:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "healthy" && e["component"] == "guard"),
+        "the webhook itself became usable: {out:?}"
+    );
     let f = failed(&events, "victim");
     assert_eq!(f["class"], "api");
     let error = f["error"].as_str().unwrap();
-    assert!(error.contains("failed calling webhook") && error.contains(&format!("guard.{stack}.landscape.test")), "{error}");
+    assert!(
+        error.contains("failed calling webhook")
+            && error.contains(&format!("guard.{stack}.landscape.test")),
+        "{error}"
+    );
     // The API server's dial to the Service's ClusterIP failed at once: no route out of the
     // loopback-only namespace.
     assert!(error.contains("network is unreachable"), "{error}");

@@ -104,7 +104,10 @@ pub async fn apply_component(
         apply_batch(ctx, component, &crds, deadline, &mut applied).await?;
         wait_for_crds(ctx, component, &crds, deadline).await?;
     }
-    // Groups of equal rank, in order.
+    // Groups of equal rank, in order. Objects whose kind is not served yet — its CRD is
+    // created at run time by an operator, often from another object of this component (a
+    // Gatekeeper ConstraintTemplate) — wait until everything else is applied.
+    let mut deferred: Vec<&Object> = Vec::new();
     let mut start = 0;
     while start < rest.len() {
         let r = order::rank(rest[start]);
@@ -112,10 +115,16 @@ pub async fn apply_component(
             .iter()
             .position(|o| order::rank(o) != r)
             .map_or(rest.len(), |n| start + n);
-        let batch = &rest[start..end];
-        ensure_kinds_served(ctx, component, batch, deadline).await?;
-        apply_batch(ctx, component, batch, deadline, &mut applied).await?;
+        let (served, late): (Vec<&Object>, Vec<&Object>) = rest[start..end]
+            .iter()
+            .partition(|o| ctx.cluster.resource(o.api_version(), o.kind()).is_some());
+        deferred.extend(late);
+        apply_batch(ctx, component, &served, deadline, &mut applied).await?;
         start = end;
+    }
+    if !deferred.is_empty() {
+        ensure_kinds_served(ctx, component, &deferred, deadline).await?;
+        apply_batch(ctx, component, &deferred, deadline, &mut applied).await?;
     }
     Ok(applied)
 }

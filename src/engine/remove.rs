@@ -153,6 +153,14 @@ pub async fn down(
         .filter_map(|(c, k)| c.map(|c| (k.to_id(), c.to_string())))
         .collect();
 
+    // The StatefulSets' volume claims are created by Kubernetes, not landscape; they are
+    // recognised by name (`<template>-<statefulset>-<ordinal>`) when their namespace goes.
+    let stateful_sets: Vec<(String, String)> = members
+        .iter()
+        .filter(|(_, k)| k.group == "apps" && k.kind == "StatefulSet")
+        .filter_map(|(_, k)| Some((k.namespace.clone()?, k.name.clone())))
+        .collect();
+
     // 1. Every webhook configuration of the stack, before anything they could intercept.
     let webhooks: Vec<ObjectKey> = members
         .iter()
@@ -249,7 +257,18 @@ pub async fn down(
     // but landscape's (now deleted) objects go.
     let mut occupied = Vec::new();
     for ns in &delete_ns {
-        let foreign = foreign_objects_in(cluster, &ns.name).await?;
+        let (foreign, claims) = foreign_objects_in(cluster, &ns.name, &stateful_sets).await?;
+        if opts.delete_volumes && !claims.is_empty() {
+            // The volumes of landscape's StatefulSets, which the user asked to delete.
+            report.stuck.extend(delete_objects(cluster, claims, deadline, true).await?);
+        } else if !claims.is_empty() {
+            report.notes.push(format!(
+                "{ns}: kept, it holds the volumes of landscape's StatefulSets ({}; --delete-volumes to delete them)",
+                claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            occupied.push(ns.clone());
+            continue;
+        }
         if !foreign.is_empty() {
             report.notes.push(format!(
                 "{ns}: kept, it holds objects landscape does not own ({})",
@@ -296,17 +315,14 @@ pub async fn down(
 async fn foreign_objects_in(
     cluster: &Cluster,
     namespace: &str,
-) -> Result<Vec<String>, ClusterError> {
+    stateful_sets: &[(String, String)],
+) -> Result<(Vec<String>, Vec<ObjectKey>), ClusterError> {
     let mut found = Vec::new();
+    let mut claims = Vec::new();
     for (api_version, kind) in cluster.namespaced_kinds() {
         if matches!(
             kind.as_str(),
-            "Event"
-                | "EndpointSlice"
-                | "Endpoints"
-                | "Lease"
-                | "LocalSubjectAccessReview"
-                | "Binding"
+            "Event" | "EndpointSlice" | "Endpoints" | "Lease" | "LocalSubjectAccessReview" | "Binding"
         ) {
             continue;
         }
@@ -322,17 +338,43 @@ async fn foreign_objects_in(
                 .pointer("/metadata/ownerReferences")
                 .and_then(|v| v.as_array())
                 .is_some_and(|a| !a.is_empty());
-            if !automatic && !owned_by_another && !o.is_terminating() {
+            if automatic || owned_by_another || o.is_terminating() {
+                continue;
+            }
+            if kind == "PersistentVolumeClaim" && is_claim_of(o.name(), namespace, stateful_sets) {
+                claims.push(o.key());
+            } else {
                 found.push(format!("{kind} {}", o.name()));
             }
         }
     }
-    Ok(found)
+    Ok((found, claims))
+}
+
+/// `data-thanos-store-0` is a claim of the StatefulSet `thanos-store`.
+fn is_claim_of(claim: &str, namespace: &str, stateful_sets: &[(String, String)]) -> bool {
+    stateful_sets.iter().any(|(ns, sts)| {
+        ns == namespace
+            && claim
+                .rsplit_once('-')
+                .is_some_and(|(rest, ordinal)| {
+                    ordinal.chars().all(|c| c.is_ascii_digit()) && rest.ends_with(&format!("-{sts}"))
+                })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statefulset_claims_are_recognised_by_name() {
+        let sets = [("thanos".to_string(), "thanos-store".to_string())];
+        assert!(is_claim_of("data-thanos-store-0", "thanos", &sets));
+        assert!(!is_claim_of("data-thanos-store-0", "other", &sets));
+        assert!(!is_claim_of("data-thanos-store", "thanos", &sets));
+        assert!(!is_claim_of("backup-claim", "thanos", &sets));
+    }
 
     #[test]
     fn crds_and_volumes_are_kept_unless_asked() {

@@ -243,6 +243,9 @@ mod tests {
             required: vec![],
             readiness: vec![],
             timeout: Duration::from_secs(60),
+            patches: vec![],
+            pod_security: None,
+            exclude: vec![],
         }
     }
 

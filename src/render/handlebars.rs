@@ -21,6 +21,9 @@ pub fn engine() -> Handlebars<'static> {
     hb.register_helper("join", Box::new(join));
     hb.register_helper("lower", Box::new(lower));
     hb.register_helper("randAlphaNum", Box::new(rand_alpha_num));
+    hb.register_helper("list", Box::new(list_helper));
+    hb.register_helper("concat", Box::new(concat_helper));
+    hb.register_helper("object", Box::new(object_helper));
     hb
 }
 
@@ -98,32 +101,15 @@ fn quote(
     Ok(())
 }
 
-/// `{{default value fallback}}`: `fallback` when `value` is missing, null or empty.
-fn default(
-    h: &Helper,
-    _: &Handlebars,
-    _: &Context,
-    _: &mut RenderContext,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let first = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
-    let fallback = h
-        .param(1)
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("default", 1))?
-        .value()
-        .clone();
-    let empty = match &first {
+// `{{default value fallback}}`: `fallback` when `value` is missing, null or empty.
+handlebars_helper!(default: |value: Json, fallback: Json| {
+    let empty = match value {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
         _ => false,
     };
-    let chosen = if empty { fallback } else { first };
-    match chosen {
-        Value::String(s) => out.write(&s)?,
-        other => out.write(&other.to_string())?,
-    }
-    Ok(())
-}
+    if empty { fallback.clone() } else { value.clone() }
+});
 
 handlebars_helper!(b64enc: |s: str| base64_encode(s.as_bytes()));
 handlebars_helper!(lower: |s: str| s.to_lowercase());
@@ -166,6 +152,28 @@ fn rand_alpha_num(
     out.write(&text)?;
     Ok(())
 }
+
+// Value helpers: used as subexpressions, they hand structured data to the helper around
+// them (`{{#each (list "a" "b")}}`, `{{toJson (object "k" v)}}`).
+handlebars_helper!(list_helper: |*args| Value::Array(args.iter().map(|v| (*v).clone()).collect()));
+handlebars_helper!(concat_helper: |*args| Value::Array(
+    args.iter()
+        .flat_map(|v| match v {
+            Value::Array(items) => items.clone(),
+            Value::Null => Vec::new(),
+            other => vec![(*other).clone()],
+        })
+        .collect()
+));
+handlebars_helper!(object_helper: |*args| Value::Object(
+    args.chunks(2)
+        .filter_map(|pair| {
+            let key = pair[0].as_str()?.to_string();
+            let value = pair.get(1).map(|v| (*v).clone()).unwrap_or(Value::Null);
+            (!value.is_null()).then_some((key, value))
+        })
+        .collect()
+));
 
 /// Standard base64 with padding (RFC 4648), as Kubernetes Secrets expect.
 pub fn base64_encode(bytes: &[u8]) -> String {
@@ -245,6 +253,10 @@ mod tests {
             "aGVsbG8="
         );
         assert_eq!(base64_encode(b"ab"), "YWI=");
+        assert_eq!(render("{{#each (list \"a\" \"b\")}}{{this}};{{/each}}", json!({})).unwrap(), "a;b;");
+        assert_eq!(render("{{toJson (concat (list 1) l)}}", json!({"l": [2, 3]})).unwrap(), "[1,2,3]");
+        assert_eq!(render("{{toJson (object \"k\" v \"n\" nothing)}}", json!({"v": 1, "nothing": null})).unwrap(), r#"{"k":1}"#);
+        assert_eq!(render("{{toJson (default c (object \"a\" 1))}}", json!({"c": null})).unwrap(), r#"{"a":1}"#);
         let a = render("{{randAlphaNum 24}}", json!({})).unwrap();
         let b = render("{{randAlphaNum 24}}", json!({})).unwrap();
         assert_eq!(a.len(), 24);

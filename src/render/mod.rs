@@ -258,12 +258,78 @@ fn render_sources(
                 objects.extend(parsed);
             }
         }
+        objects.retain(|o| {
+            !component.exclude.iter().any(|x| {
+                x.kind == o.kind()
+                    && x.group.as_deref().is_none_or(|g| g == o.group())
+                    && x.name.as_deref().is_none_or(|n| n == o.name())
+            })
+        });
+        apply_patches(stack, component, caps, &mut objects)?;
         rendered.push(RenderedComponent {
             name: component.name.clone(),
             objects,
         });
     }
     Ok(rendered)
+}
+
+/// Applies the component's merge patches; a patch that matches nothing is an error (a
+/// typo, or an upstream change that moved the object).
+fn apply_patches(
+    stack: &Stack,
+    component: &Component,
+    caps: &Capabilities,
+    objects: &mut [Object],
+) -> Result<(), RenderError> {
+    for (i, patch) in component.patches.iter().enumerate() {
+        let location = format!(
+            "component `{}` patch {} ({} {})",
+            component.name,
+            i + 1,
+            patch.target.kind,
+            patch.target.name
+        );
+        let data = template_context(stack, component, caps);
+        let text = handlebars::engine()
+            .render_template(&patch.patch, &data)
+            .map_err(|e| RenderError::Template {
+                component: component.name.clone(),
+                location: location.clone(),
+                message: e.reason().to_string(),
+                hint: "check the values the patch uses".into(),
+            })?;
+        let patch_value: Value =
+            crate::yaml::from_str(&text).map_err(|e| RenderError::Template {
+                component: component.name.clone(),
+                location: location.clone(),
+                message: format!("the patch is not valid YAML: {}", e.message),
+                hint: "a patch is a YAML map merged into the object".into(),
+            })?;
+        let t = &patch.target;
+        let mut matched = false;
+        for obj in objects.iter_mut() {
+            let hit = obj.kind() == t.kind
+                && obj.name() == t.name
+                && t.group.as_deref().is_none_or(|g| g == obj.group())
+                && t.namespace
+                    .as_deref()
+                    .is_none_or(|ns| Some(ns) == obj.namespace());
+            if hit {
+                crate::stack::values::merge(&mut obj.0, patch_value.clone());
+                matched = true;
+            }
+        }
+        if !matched {
+            return Err(RenderError::Template {
+                component: component.name.clone(),
+                location,
+                message: "the patch target matches no rendered object".into(),
+                hint: "check the target's kind and name against `landscape render`".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, RenderError> {
@@ -413,6 +479,17 @@ fn check_object(obj: Object) -> Result<Object, String> {
     Ok(obj)
 }
 
+/// Labels a namespace for Pod Security Admission: enforced, and audited and warned at the
+/// same level.
+fn set_pod_security(ns: &mut Object, level: crate::stack::PodSecurity) {
+    for mode in ["enforce", "audit", "warn"] {
+        ns.set_label(
+            &format!("pod-security.kubernetes.io/{mode}"),
+            level.as_str(),
+        );
+    }
+}
+
 /// Namespaces no component should create or own.
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -457,6 +534,24 @@ fn finish(
         }
         used.push(namespaces);
     }
+    // A namespace's Pod Security level: the most permissive any component in it asks for,
+    // so every copy of a shared namespace is the same and no component is locked out.
+    let mut pod_security: BTreeMap<String, crate::stack::PodSecurity> = BTreeMap::new();
+    for (r, namespaces) in rendered.iter().zip(&used) {
+        let component = stack.component(&r.name).expect("rendered from the stack");
+        let Some(level) = component.pod_security else {
+            continue;
+        };
+        let declared = r
+            .objects
+            .iter()
+            .filter(|o| o.is_namespace())
+            .map(|o| o.name().to_string());
+        for ns in namespaces.iter().cloned().chain(declared) {
+            let slot = pod_security.entry(ns).or_insert(level);
+            *slot = (*slot).max(level);
+        }
+    }
     let mut first_user: BTreeMap<String, String> = BTreeMap::new();
     for (r, namespaces) in rendered.iter().zip(&used) {
         for ns in namespaces {
@@ -486,7 +581,15 @@ fn finish(
             obj.set_label(labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
             obj.set_label(labels::STACK, &stack.name);
             obj.set_label(labels::COMPONENT, &first_user[ns]);
+            if let Some(level) = pod_security.get(ns) {
+                set_pod_security(&mut obj, *level);
+            }
             generated.push(obj);
+        }
+        for obj in r.objects.iter_mut().filter(|o| o.is_namespace()) {
+            if let Some(level) = pod_security.get(obj.name()).copied() {
+                set_pod_security(obj, level);
+            }
         }
         for obj in generated {
             r.objects.insert(0, obj);

@@ -133,7 +133,9 @@ pub fn describe(event: &Event) -> String {
             created,
             configured,
             unchanged,
-        } => format!("{component}: applied ({created} created, {configured} configured, {unchanged} unchanged)"),
+        } => format!(
+            "{component}: applied ({created} created, {configured} configured, {unchanged} unchanged)"
+        ),
         Event::Waiting {
             component, reason, ..
         } => format!("{component}: waiting: {reason}"),

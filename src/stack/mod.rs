@@ -17,7 +17,10 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 pub use builtin::{catalog_names, profile_names};
-pub use model::{Category, ChartSpec, ReadinessRule, RequiredValue};
+pub use model::{
+    Category, ChartSpec, ObjectSelector, Patch, PatchTarget, PodSecurity, ReadinessRule,
+    RequiredValue,
+};
 use model::{ComponentEntry, SourceSpec, StackFile};
 use tree::Positions;
 use values::{UnknownKey, merge};
@@ -68,6 +71,9 @@ pub struct Component {
     pub required: Vec<RequiredValue>,
     pub readiness: Vec<ReadinessRule>,
     pub timeout: Duration,
+    pub patches: Vec<Patch>,
+    pub pod_security: Option<PodSecurity>,
+    pub exclude: Vec<ObjectSelector>,
 }
 
 /// Where a component's objects come from.
@@ -286,6 +292,9 @@ impl Draft {
             required,
             readiness,
             timeout,
+            patches,
+            pod_security,
+            exclude,
         } = over;
         if let Some(v) = values {
             let mut positions = Positions::new();
@@ -327,6 +336,15 @@ impl Draft {
         }
         if timeout.is_some() {
             e.timeout = timeout;
+        }
+        if patches.is_some() {
+            e.patches = patches;
+        }
+        if pod_security.is_some() {
+            e.pod_security = pod_security;
+        }
+        if exclude.is_some() {
+            e.exclude = exclude;
         }
         Ok(())
     }
@@ -396,6 +414,14 @@ impl Draft {
             required: e.required.unwrap_or_default(),
             readiness: e.readiness.unwrap_or_default(),
             timeout,
+            patches: e
+                .patches
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.value)
+                .collect(),
+            pod_security: e.pod_security,
+            exclude: e.exclude.unwrap_or_default(),
         })
     }
 }

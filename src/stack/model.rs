@@ -54,6 +54,61 @@ pub struct ComponentEntry {
     pub readiness: Option<Vec<ReadinessRule>>,
     /// How long the component may take to apply and become healthy, e.g. `5m`.
     pub timeout: Option<Spanned<String>>,
+    /// Merge patches applied to rendered objects (like kustomize's patches), for upstream
+    /// manifests that expose no setting for what the stack needs.
+    pub patches: Option<Vec<Spanned<Patch>>>,
+    /// The Pod Security Admission level for the namespaces this component creates.
+    pub pod_security: Option<PodSecurity>,
+    /// Rendered objects to leave out (by kind, and optionally group and name): parts of an
+    /// upstream manifest the stack does not want.
+    pub exclude: Option<Vec<ObjectSelector>>,
+}
+
+/// Selects rendered objects by kind, and optionally group and name.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectSelector {
+    pub kind: String,
+    pub group: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A JSON merge patch (RFC 7386) on the rendered objects a target selects.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Patch {
+    pub target: PatchTarget,
+    /// A handlebars template producing the patch as YAML; the component's values are in
+    /// scope. Maps merge, `null` deletes, everything else replaces.
+    pub patch: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PatchTarget {
+    pub kind: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Pod Security Admission levels, most restrictive first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurity {
+    Restricted,
+    Baseline,
+    Privileged,
+}
+
+impl PodSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurity::Restricted => "restricted",
+            PodSecurity::Baseline => "baseline",
+            PodSecurity::Privileged => "privileged",
+        }
+    }
 }
 
 /// What a component is for; the columns of the profile table.

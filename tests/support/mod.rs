@@ -119,6 +119,11 @@ fn start(flags: &[&str]) -> Testbed {
 
 /// Starts another control plane (for multi-cluster tests), stopped with this process.
 pub fn start_named(name: &str, extra: &[&str]) -> Testbed {
+    assert!(
+        isolated(),
+        "tests that use the control plane must run in the loopback-only network namespace: \
+         tests/testbed/testbed isolate -- cargo test"
+    );
     let out = Command::new(testbed_script())
         .args([
             "up",

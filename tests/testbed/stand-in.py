@@ -8,7 +8,7 @@ operator would write once its work is done — so that a test or a demo can watc
 landscape's gates pass. The gates themselves are never relaxed.
 
 Usage: stand-in.py PART [PART...]      (KUBECONFIG must point at the test control plane)
-Parts: prometheus-operator kyverno cert-manager gatekeeper rook velero tigera argocd
+Parts: prometheus-operator kyverno cert-manager gatekeeper rook velero tigera argocd webhook-certs
 """
 
 import json
@@ -69,12 +69,14 @@ def phase_part(resource, phase):
     return play
 
 
-def inject_ca_bundles():
-    """cert-manager's cainjector: fill the caBundle of webhooks and CRD conversions that ask for it."""
+def inject_ca_bundles(only_annotated=True):
+    """Fill the caBundle of webhook configurations: cert-manager's cainjector does it for
+    those annotated `cert-manager.io/inject-ca-from*`; Gatekeeper's and SPIRE's own
+    certificate controllers do it for theirs."""
     for kind in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
         for obj in items(kind):
-            ann = obj["metadata"].get("annotations", {})
-            if not any(k.startswith("cert-manager.io/inject-ca-from") for k in ann):
+            ann = obj["metadata"].get("annotations") or {}
+            if only_annotated and not any(k.startswith("cert-manager.io/inject-ca-from") for k in ann):
                 continue
             hooks = obj.get("webhooks", [])
             if all(h.get("clientConfig", {}).get("caBundle") for h in hooks):
@@ -129,7 +131,8 @@ PARTS = {
         conditions_part("certificates.cert-manager.io", ["Ready"]),
     ],
     "gatekeeper": [gatekeeper_constraint_crds],
-    "rook": [phase_part("cephclusters.ceph.rook.io", "Ready")],
+    "rook": [phase_part("cephclusters.ceph.rook.io", "Ready"), phase_part("cephblockpools.ceph.rook.io", "Ready")],
+    "webhook-certs": [lambda: inject_ca_bundles(only_annotated=False)],
     "velero": [phase_part("backupstoragelocations.velero.io", "Available")],
     "tigera": [conditions_part("installations.operator.tigera.io", ["Ready"])],
     "argocd": [argocd_applications],

@@ -1,0 +1,96 @@
+//! Every profile end to end, each on a control plane of its own: `up` with every component
+//! healthy, then `diff` with nothing to change, then `down` leaving nothing owned but the
+//! CRDs it keeps on purpose.
+//!
+//! Simulated pods do not run programs, so the operators whose work the gates check are
+//! played by the testbed's stand-in (tests/testbed/stand-in.py): Prometheus Operator,
+//! Kyverno, Velero, cert-manager (CA injection and certificates), Gatekeeper (the
+//! constraint CRDs it generates), Rook (Ceph status), Tigera (Calico's installation) and
+//! the webhook certificate controllers. The gates themselves are the real ones.
+
+mod support;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use support::{Run, Testbed, operators, run, start_named};
+
+fn demo_values(profile: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/testbed/demo/{profile}.yaml"))
+}
+
+async fn landscape(tb: &Testbed, args: Vec<String>) -> Run {
+    let mut cmd = tb.landscape();
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || run(cmd)).await.unwrap()
+}
+
+fn args(profile: &str, rest: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+    a.extend(["--profile".to_string(), profile.to_string(), "-f".to_string()]);
+    a.push(demo_values(profile).display().to_string());
+    a
+}
+
+async fn lifecycle(profile: &str, expected_components: usize) {
+    let tb = start_named(&format!("{profile}-{}", std::process::id()), &[]);
+    let _stand_in = operators::play(
+        &tb,
+        &["prometheus-operator", "kyverno", "velero", "cert-manager", "gatekeeper", "rook", "tigera", "webhook-certs"],
+    );
+
+    let up = landscape(&tb, args(profile, &["up", "-o", "json", "--timeout", "15m"])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let events = up.events();
+    let summary = events.last().unwrap();
+    let components = summary["components"].as_array().unwrap();
+    assert_eq!(components.len(), expected_components);
+    for c in components {
+        assert_eq!(c["state"], "healthy", "{c}");
+    }
+
+    let diff = landscape(&tb, args(profile, &["diff"])).await;
+    assert_eq!(diff.code, 0, "nothing to change after up: {diff:?}");
+
+    let status = landscape(&tb, vec!["status".into(), "-o".into(), "json".into()]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+
+    let down = landscape(&tb, args(profile, &["down", "--yes", "--delete-volumes", "--timeout", "5m"])).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let left: Vec<String> = tb
+        .objects_with_labels(&format!("landscape.dev/stack={profile}"))
+        .await
+        .into_iter()
+        .filter(|o| !o.starts_with("CustomResourceDefinition/"))
+        .filter(|o| o != &format!("Secret/kube-system/landscape-{profile}"))
+        .collect();
+    assert!(left.is_empty(), "down left owned objects behind: {left:?}");
+    let status = landscape(&tb, vec!["status".into()]).await;
+    assert!(status.stdout.contains("Nothing installed"), "{status:?}");
+    // What is kept is recorded as such: only CRDs.
+    let parent = tb.kubectl(&["get", "secret", "-n", "kube-system", &format!("landscape-{profile}"), "-o", "json"]);
+    let parent: Value = serde_json::from_slice(&parent.stdout).unwrap();
+    let data = parent["data"]["inventory"].as_str().unwrap();
+    let inventory: Value =
+        serde_json::from_slice(&landscape::cluster::inventory::base64_decode(data).unwrap()).unwrap();
+    assert!(inventory["components"].as_object().unwrap().is_empty());
+    for id in inventory["retained"].as_array().unwrap() {
+        assert!(id.as_str().unwrap().starts_with("apiextensions.k8s.io/CustomResourceDefinition/"), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn small_profile_up_diff_down_playing_operators() {
+    lifecycle("small", 10).await;
+}
+
+#[tokio::test]
+async fn medium_profile_up_diff_down_playing_operators() {
+    lifecycle("medium", 18).await;
+}
+
+#[tokio::test]
+async fn large_profile_up_diff_down_playing_operators() {
+    lifecycle("large", 27).await;
+}
