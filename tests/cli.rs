@@ -270,7 +270,9 @@ fn docs_profiles_md_matches_the_profiles() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(landscape(dir.path()).args(["profiles", "markdown"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/profiles.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/profiles.md"))
+            .unwrap();
     assert!(
         doc == out.stdout,
         "docs/profiles.md is out of date: run `landscape profiles markdown > docs/profiles.md`"
@@ -293,7 +295,10 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
         .collect();
     for c in comps {
         for n in c["needs"].as_array().unwrap() {
-            assert!(order[n.as_str().unwrap()] < order[c["name"].as_str().unwrap()], "{c}");
+            assert!(
+                order[n.as_str().unwrap()] < order[c["name"].as_str().unwrap()],
+                "{c}"
+            );
         }
     }
     let linkerd = comps.iter().find(|c| c["name"] == "linkerd").unwrap();
@@ -314,4 +319,116 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
     );
     let text = run(landscape(dir.path()).args(["plan", "--profile", "large"]));
     assert!(text.stdout.contains("Critical path: cilium -> thanos-objstore -> kube-prometheus-stack -> cert-manager -> linkerd-identity -> linkerd"));
+}
+
+/// Whether a pod spec needs more than the `baseline` Pod Security level allows: host
+/// namespaces, host paths or ports, privileged containers, or capabilities baseline lacks.
+fn needs_host_access(pod: &Value) -> bool {
+    const BASELINE_CAPS: &[&str] = &[
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    ];
+    if ["hostNetwork", "hostPID", "hostIPC"]
+        .iter()
+        .any(|k| pod[k] == true)
+    {
+        return true;
+    }
+    let volumes = pod["volumes"].as_array().into_iter().flatten();
+    if volumes.into_iter().any(|v| v.get("hostPath").is_some()) {
+        return true;
+    }
+    let containers = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| pod[k].as_array().into_iter().flatten());
+    containers.into_iter().any(|c| {
+        let sc = &c["securityContext"];
+        sc["privileged"] == true
+            || c["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p.get("hostPort").is_some())
+            || sc["capabilities"]["add"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|cap| !BASELINE_CAPS.contains(&cap.as_str().unwrap_or_default()))
+    })
+}
+
+#[test]
+fn large_labels_every_namespace_and_is_privileged_only_where_host_access_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/demo/large.yaml");
+    let out = run(landscape(dir.path())
+        .args(["render", "--profile", "large", "-o", "json", "-f"])
+        .arg(&values)
+        .arg("--mirror")
+        .arg(upstream()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let objects: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["objects"].as_array().unwrap())
+        .collect();
+    let mut levels = std::collections::BTreeMap::new();
+    for ns in objects.iter().filter(|o| o["kind"] == "Namespace") {
+        let name = ns["metadata"]["name"].as_str().unwrap();
+        let labels = &ns["metadata"]["labels"];
+        let level = labels["pod-security.kubernetes.io/enforce"]
+            .as_str()
+            .unwrap_or_else(|| panic!("namespace {name} has no Pod Security level"));
+        assert_eq!(labels["pod-security.kubernetes.io/warn"], level, "{name}");
+        levels.insert(name.to_string(), level.to_string());
+    }
+    assert!(levels.len() >= 10, "{levels:?}");
+    for (ns, level) in &levels {
+        let pods: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["metadata"]["namespace"] == ns.as_str())
+            .filter_map(|o| match o["kind"].as_str() {
+                Some("CronJob") => Some(&o["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
+                Some("Pod") => Some(&o["spec"]),
+                _ => o["spec"]["template"].get("spec"),
+            })
+            .collect();
+        let host = pods.iter().any(|p| needs_host_access(p));
+        match level.as_str() {
+            // Here host access is in the pods the operators create at run time: Ceph's
+            // daemons, and Trivy's node-collector jobs.
+            "privileged" if ["rook-ceph", "trivy-system"].contains(&ns.as_str()) => {}
+            "privileged" => assert!(
+                host,
+                "{ns} is privileged but nothing in it needs host access"
+            ),
+            "restricted" => assert!(
+                !host,
+                "{ns} is restricted but a workload in it needs host access"
+            ),
+            other => panic!("{ns}: {other}: only restricted or privileged are expected"),
+        }
+    }
+    // The environments' namespaces, created by Argo CD, are restricted too.
+    let appset = objects
+        .iter()
+        .find(|o| o["kind"] == "ApplicationSet")
+        .unwrap();
+    assert_eq!(
+        appset["spec"]["template"]["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
 }

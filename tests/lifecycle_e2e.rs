@@ -618,3 +618,50 @@ async fn diff_on_an_empty_cluster_shows_creations_marked_when_their_crd_is_pendi
     assert!(deployment.get("crd_pending").is_none());
     assert_eq!(kps["unchanged"], 0);
 }
+
+/// An aggregated ClusterRole and the roles it selects, named after the stack.
+fn aggregated_roles(stack: &str) -> String {
+    let mut out = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {stack}-view\naggregationRule:\n  clusterRoleSelectors:\n    - matchLabels: {{landscape.test/aggregate-to: {stack}}}\nrules: []\n"
+    );
+    for i in 0..6 {
+        out.push_str(&format!(
+            "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {stack}-part-{i}\n  labels: {{landscape.test/aggregate-to: {stack}}}\nrules:\n  - apiGroups: [\"\"]\n    resources: [configmaps]\n    verbs: [get]\n    resourceNames: [part-{i}]\n"
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn down_does_not_let_the_aggregation_controller_recreate_cluster_roles() {
+    let tb = testbed();
+    let p = Project::new("aggregate", false);
+    std::fs::write(p.path().join("web/roles.yaml"), aggregated_roles(&p.stack)).unwrap();
+    let aggregated = format!("{}-view", p.stack);
+    for round in 0..5 {
+        let up = p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await;
+        assert_eq!(up.code, 0, "round {round}: {up:?}");
+        // Wait for the controller to fill the aggregated role, so it watches it.
+        let mut filled = false;
+        for _ in 0..100 {
+            let role = kubectl_json(tb, &["get", "clusterrole", &aggregated, "-o", "json"]);
+            if role["rules"].as_array().is_some_and(|r| r.len() == 6) {
+                filled = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(filled, "the aggregation controller fills {aggregated}");
+
+        let down = p.landscape(&["down", "--yes", "--timeout", "1m"]).await;
+        assert_eq!(down.code, 0, "round {round}: {down:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let left =
+            String::from_utf8(tb.kubectl(&["get", "clusterroles", "-o", "name"]).stdout).unwrap();
+        let back: Vec<&str> = left.lines().filter(|l| l.contains(&p.stack)).collect();
+        assert!(
+            back.is_empty(),
+            "round {round}: came back after down: {back:?}"
+        );
+    }
+}

@@ -28,7 +28,11 @@ async fn landscape(tb: &Testbed, args: Vec<String>) -> Run {
 
 fn args(profile: &str, rest: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-    a.extend(["--profile".to_string(), profile.to_string(), "-f".to_string()]);
+    a.extend([
+        "--profile".to_string(),
+        profile.to_string(),
+        "-f".to_string(),
+    ]);
     a.push(demo_values(profile).display().to_string());
     a
 }
@@ -37,10 +41,23 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     let tb = start_named(&format!("{profile}-{}", std::process::id()), &[]);
     let _stand_in = operators::play(
         &tb,
-        &["prometheus-operator", "kyverno", "velero", "cert-manager", "gatekeeper", "rook", "tigera", "webhook-certs"],
+        &[
+            "prometheus-operator",
+            "kyverno",
+            "velero",
+            "cert-manager",
+            "gatekeeper",
+            "rook",
+            "tigera",
+            "webhook-certs",
+        ],
     );
 
-    let up = landscape(&tb, args(profile, &["up", "-o", "json", "--timeout", "15m"])).await;
+    let up = landscape(
+        &tb,
+        args(profile, &["up", "-o", "json", "--timeout", "15m"]),
+    )
+    .await;
     assert_eq!(up.code, 0, "{up:?}");
     let events = up.events();
     let summary = events.last().unwrap();
@@ -56,8 +73,36 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     let status = landscape(&tb, vec!["status".into(), "-o".into(), "json".into()]).await;
     assert_eq!(status.code, 0, "{status:?}");
 
-    let down = landscape(&tb, args(profile, &["down", "--yes", "--delete-volumes", "--timeout", "5m"])).await;
+    let owned_roles: Vec<String> = tb
+        .objects_with_labels(&format!("landscape.dev/stack={profile}"))
+        .await
+        .into_iter()
+        .filter_map(|o| o.strip_prefix("ClusterRole//").map(str::to_string))
+        .collect();
+    assert!(!owned_roles.is_empty());
+    let down = landscape(
+        &tb,
+        args(
+            profile,
+            &["down", "--yes", "--delete-volumes", "--timeout", "5m"],
+        ),
+    )
+    .await;
     assert_eq!(down.code, 0, "{down:?}");
+    // Nothing that was deleted came back under the same name: Kubernetes' aggregation
+    // controller re-creates an aggregated ClusterRole deleted together with the roles it
+    // selects, unlabelled (see engine::remove::aggregated_roles_first).
+    let cluster_roles =
+        String::from_utf8(tb.kubectl(&["get", "clusterroles", "-o", "name"]).stdout).unwrap();
+    let back: Vec<&String> = owned_roles
+        .iter()
+        .filter(|r| {
+            cluster_roles.lines().any(|l| {
+                l.strip_prefix("clusterrole.rbac.authorization.k8s.io/") == Some(r.as_str())
+            })
+        })
+        .collect();
+    assert!(back.is_empty(), "deleted ClusterRoles came back: {back:?}");
     let left: Vec<String> = tb
         .objects_with_labels(&format!("landscape.dev/stack={profile}"))
         .await
@@ -69,14 +114,28 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     let status = landscape(&tb, vec!["status".into()]).await;
     assert!(status.stdout.contains("Nothing installed"), "{status:?}");
     // What is kept is recorded as such: only CRDs.
-    let parent = tb.kubectl(&["get", "secret", "-n", "kube-system", &format!("landscape-{profile}"), "-o", "json"]);
+    let parent = tb.kubectl(&[
+        "get",
+        "secret",
+        "-n",
+        "kube-system",
+        &format!("landscape-{profile}"),
+        "-o",
+        "json",
+    ]);
     let parent: Value = serde_json::from_slice(&parent.stdout).unwrap();
     let data = parent["data"]["inventory"].as_str().unwrap();
     let inventory: Value =
-        serde_json::from_slice(&landscape::cluster::inventory::base64_decode(data).unwrap()).unwrap();
+        serde_json::from_slice(&landscape::cluster::inventory::base64_decode(data).unwrap())
+            .unwrap();
     assert!(inventory["components"].as_object().unwrap().is_empty());
     for id in inventory["retained"].as_array().unwrap() {
-        assert!(id.as_str().unwrap().starts_with("apiextensions.k8s.io/CustomResourceDefinition/"), "{id}");
+        assert!(
+            id.as_str()
+                .unwrap()
+                .starts_with("apiextensions.k8s.io/CustomResourceDefinition/"),
+            "{id}"
+        );
     }
 }
 

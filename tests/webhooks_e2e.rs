@@ -22,9 +22,8 @@ fn guard(stack: &str, backend: bool) -> String {
     let ca = std::fs::read(testbed().state_dir.join("pki/ca.crt")).expect("the testbed CA");
     let ca = landscape::render::base64_encode(&ca);
     let deployment = if backend {
-        format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guard\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: guard}}}}\n  template:\n    metadata: {{labels: {{app: guard}}}}\n    spec: {{containers: [{{name: guard, image: registry.example/guard:1.0}}]}}\n"
-        )
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guard\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: guard}}\n  template:\n    metadata: {labels: {app: guard}}\n    spec: {containers: [{name: guard, image: registry.example/guard:1.0}]}\n"
+            .to_string()
     } else {
         String::new()
     };

@@ -41,7 +41,10 @@ pub fn run(args: ProfilesArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
 
 /// docs/profiles.md, generated from the built-in profiles so it cannot drift from them.
 fn markdown() -> Result<String, landscape::Error> {
-    let profiles: Vec<stack::Stack> = stack::profile_names().iter().map(|n| load(n)).collect::<Result<_, _>>()?;
+    let profiles: Vec<stack::Stack> = stack::profile_names()
+        .iter()
+        .map(|n| load(n))
+        .collect::<Result<_, _>>()?;
     let mut out = String::from(
         "# Profiles\n\nGenerated from `stacks/` by `landscape profiles markdown`; a test fails when this file and the\nprofiles disagree.\n\n## Selection\n\n",
     );
@@ -57,13 +60,22 @@ fn markdown() -> Result<String, landscape::Error> {
     for p in &profiles {
         out.push_str(&format!("| {} |", p.name));
         for c in Category::ALL {
-            let names: Vec<&str> = p.components.iter().filter(|x| x.category == c).map(|x| x.name.as_str()).collect();
+            let names: Vec<&str> = p
+                .components
+                .iter()
+                .filter(|x| x.category == c)
+                .map(|x| x.name.as_str())
+                .collect();
             out.push_str(&format!(" {} |", names.join(", ")));
         }
         out.push('\n');
     }
     for p in &profiles {
-        out.push_str(&format!("\n## {}\n\n{}\n\n", p.name, p.description.clone().unwrap_or_default()));
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n\n",
+            p.name,
+            p.description.clone().unwrap_or_default()
+        ));
         out.push_str("| component | category | version | namespace | needs | source |\n|---|---|---|---|---|---|\n");
         for c in &p.components {
             let sources: Vec<String> = c
@@ -71,7 +83,9 @@ fn markdown() -> Result<String, landscape::Error> {
                 .iter()
                 .map(|s| match s {
                     stack::Source::Url { url, .. } => format!("manifest {url}"),
-                    stack::Source::Chart(ch) => format!("chart {} {} ({})", ch.name, ch.version, ch.repository),
+                    stack::Source::Chart(ch) => {
+                        format!("chart {} {} ({})", ch.name, ch.version, ch.repository)
+                    }
                     stack::Source::Template { name } => format!("landscape template `{name}`"),
                     stack::Source::TemplateDir { path } => format!("templates {}", path.display()),
                     stack::Source::File { path, .. } => format!("file {}", path.display()),
@@ -83,7 +97,11 @@ fn markdown() -> Result<String, landscape::Error> {
                 c.category.as_str(),
                 c.version.clone().unwrap_or_default(),
                 c.namespace,
-                if c.needs.is_empty() { "-".to_string() } else { c.needs.join(", ") },
+                if c.needs.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.needs.join(", ")
+                },
                 sources.join("<br>")
             ));
         }

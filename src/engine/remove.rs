@@ -75,13 +75,15 @@ pub(crate) async fn delete_objects(
             .position(|k| order::delete_rank(&stub(k)) != r)
             .map_or(keys.len(), |n| start + n);
         let batch = &keys[start..end];
-        let results: Vec<Result<bool, ClusterError>> = futures::stream::iter(batch)
-            .map(|k| cluster.delete(k))
-            .buffered(8)
-            .collect()
-            .await;
-        for r in results {
-            r?;
+        for wave in &aggregated_roles_first(cluster, batch).await? {
+            let results: Vec<Result<bool, ClusterError>> = futures::stream::iter(wave)
+                .map(|k| cluster.delete(k))
+                .buffered(8)
+                .collect()
+                .await;
+            for r in results {
+                r?;
+            }
         }
         if wait {
             stuck.extend(wait_gone(cluster, batch, deadline).await?);
@@ -91,26 +93,72 @@ pub(crate) async fn delete_objects(
     Ok(stuck)
 }
 
+/// Splits a batch of ClusterRoles into the aggregated ones (those with an
+/// `aggregationRule`) and the rest, in that order; other batches stay whole.
+///
+/// Kubernetes' clusterrole-aggregation controller rewrites an aggregated role with a
+/// server-side apply whenever a role it selects changes. Deleting both at once lets it
+/// see the selected roles go while its cache still holds the aggregated one, and its
+/// apply then re-creates the aggregated role we just deleted — unlabelled, and so
+/// foreign to every later run. Deleting aggregated roles first closes that race: one
+/// watch stream carries both kinds of event, so the controller's cache has dropped the
+/// aggregated role before it hears about the others.
+async fn aggregated_roles_first(
+    cluster: &Cluster,
+    batch: &[ObjectKey],
+) -> Result<Vec<Vec<ObjectKey>>, ClusterError> {
+    let is_cluster_role =
+        |k: &ObjectKey| k.group == "rbac.authorization.k8s.io" && k.kind == "ClusterRole";
+    if !batch.iter().any(is_cluster_role) {
+        return Ok(vec![batch.to_vec()]);
+    }
+    let aggregated: std::collections::BTreeSet<String> = cluster
+        .list("rbac.authorization.k8s.io/v1", "ClusterRole", None, "")
+        .await?
+        .iter()
+        .filter(|r| r.0.get("aggregationRule").is_some_and(|a| !a.is_null()))
+        .map(|r| r.name().to_string())
+        .collect();
+    let (first, rest): (Vec<ObjectKey>, Vec<ObjectKey>) = batch
+        .iter()
+        .cloned()
+        .partition(|k| is_cluster_role(k) && aggregated.contains(&k.name));
+    Ok([first, rest]
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .collect())
+}
+
 async fn wait_gone(
     cluster: &Cluster,
     keys: &[ObjectKey],
     deadline: Instant,
 ) -> Result<Vec<String>, ClusterError> {
     let mut pending: Vec<ObjectKey> = keys.to_vec();
+    let mut recreated = Vec::new();
     loop {
         let mut still = Vec::new();
         for k in pending {
-            if let Some(live) = cluster.get_key(&k).await? {
-                still.push((k, live));
+            match cluster.get_key(&k).await? {
+                // Deleted with background propagation, an object is either gone or
+                // marked for deletion; one that is not was created anew by someone else.
+                Some(live) if live.pointer("/metadata/deletionTimestamp").is_none() => {
+                    recreated.push(format!(
+                        "{k}: created again by {} after landscape deleted it; left alone",
+                        managers(&live)
+                    ));
+                }
+                Some(live) => still.push((k, live)),
+                None => {}
             }
         }
         if still.is_empty() {
-            return Ok(Vec::new());
+            return Ok(recreated);
         }
         if Instant::now() >= deadline {
-            return Ok(still
-                .iter()
-                .map(|(k, live)| {
+            return Ok(recreated
+                .into_iter()
+                .chain(still.iter().map(|(k, live)| {
                     let finalizers: Vec<&str> = live
                         .pointer("/metadata/finalizers")
                         .and_then(|v| v.as_array())
@@ -123,11 +171,27 @@ async fn wait_gone(
                     } else {
                         format!("{k}: waiting for finalizers {}", finalizers.join(", "))
                     }
-                })
+                }))
                 .collect());
         }
         pending = still.into_iter().map(|(k, _)| k).collect();
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The field managers that wrote an object, for telling who re-created it.
+fn managers(live: &Object) -> String {
+    let names: BTreeSet<&str> = live
+        .pointer("/metadata/managedFields")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("manager").and_then(|m| m.as_str()))
+        .collect();
+    if names.is_empty() {
+        "another client".to_string()
+    } else {
+        names.into_iter().collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -260,7 +324,9 @@ pub async fn down(
         let (foreign, claims) = foreign_objects_in(cluster, &ns.name, &stateful_sets).await?;
         if opts.delete_volumes && !claims.is_empty() {
             // The volumes of landscape's StatefulSets, which the user asked to delete.
-            report.stuck.extend(delete_objects(cluster, claims, deadline, true).await?);
+            report
+                .stuck
+                .extend(delete_objects(cluster, claims, deadline, true).await?);
         } else if !claims.is_empty() {
             report.notes.push(format!(
                 "{ns}: kept, it holds the volumes of landscape's StatefulSets ({}; --delete-volumes to delete them)",
@@ -322,7 +388,12 @@ async fn foreign_objects_in(
     for (api_version, kind) in cluster.namespaced_kinds() {
         if matches!(
             kind.as_str(),
-            "Event" | "EndpointSlice" | "Endpoints" | "Lease" | "LocalSubjectAccessReview" | "Binding"
+            "Event"
+                | "EndpointSlice"
+                | "Endpoints"
+                | "Lease"
+                | "LocalSubjectAccessReview"
+                | "Binding"
         ) {
             continue;
         }
@@ -355,11 +426,9 @@ async fn foreign_objects_in(
 fn is_claim_of(claim: &str, namespace: &str, stateful_sets: &[(String, String)]) -> bool {
     stateful_sets.iter().any(|(ns, sts)| {
         ns == namespace
-            && claim
-                .rsplit_once('-')
-                .is_some_and(|(rest, ordinal)| {
-                    ordinal.chars().all(|c| c.is_ascii_digit()) && rest.ends_with(&format!("-{sts}"))
-                })
+            && claim.rsplit_once('-').is_some_and(|(rest, ordinal)| {
+                ordinal.chars().all(|c| c.is_ascii_digit()) && rest.ends_with(&format!("-{sts}"))
+            })
     })
 }
 

@@ -253,10 +253,30 @@ mod tests {
             "aGVsbG8="
         );
         assert_eq!(base64_encode(b"ab"), "YWI=");
-        assert_eq!(render("{{#each (list \"a\" \"b\")}}{{this}};{{/each}}", json!({})).unwrap(), "a;b;");
-        assert_eq!(render("{{toJson (concat (list 1) l)}}", json!({"l": [2, 3]})).unwrap(), "[1,2,3]");
-        assert_eq!(render("{{toJson (object \"k\" v \"n\" nothing)}}", json!({"v": 1, "nothing": null})).unwrap(), r#"{"k":1}"#);
-        assert_eq!(render("{{toJson (default c (object \"a\" 1))}}", json!({"c": null})).unwrap(), r#"{"a":1}"#);
+        assert_eq!(
+            render("{{#each (list \"a\" \"b\")}}{{this}};{{/each}}", json!({})).unwrap(),
+            "a;b;"
+        );
+        assert_eq!(
+            render("{{toJson (concat (list 1) l)}}", json!({"l": [2, 3]})).unwrap(),
+            "[1,2,3]"
+        );
+        assert_eq!(
+            render(
+                "{{toJson (object \"k\" v \"n\" nothing)}}",
+                json!({"v": 1, "nothing": null})
+            )
+            .unwrap(),
+            r#"{"k":1}"#
+        );
+        assert_eq!(
+            render(
+                "{{toJson (default c (object \"a\" 1))}}",
+                json!({"c": null})
+            )
+            .unwrap(),
+            r#"{"a":1}"#
+        );
         let a = render("{{randAlphaNum 24}}", json!({})).unwrap();
         let b = render("{{randAlphaNum 24}}", json!({})).unwrap();
         assert_eq!(a.len(), 24);

@@ -10,6 +10,7 @@
 pub mod chart;
 mod handlebars;
 pub mod images;
+mod patch;
 mod relocate;
 pub mod scope;
 pub mod templates;
@@ -274,7 +275,7 @@ fn render_sources(
     Ok(rendered)
 }
 
-/// Applies the component's merge patches; a patch that matches nothing is an error (a
+/// Applies the component's patches (see [`patch`]); a patch that matches nothing is an error (a
 /// typo, or an upstream change that moved the object).
 fn apply_patches(
     stack: &Stack,
@@ -316,7 +317,7 @@ fn apply_patches(
                     .as_deref()
                     .is_none_or(|ns| Some(ns) == obj.namespace());
             if hit {
-                crate::stack::values::merge(&mut obj.0, patch_value.clone());
+                patch::apply(&mut obj.0, patch_value.clone());
                 matched = true;
             }
         }
@@ -480,8 +481,15 @@ fn check_object(obj: Object) -> Result<Object, String> {
 }
 
 /// Labels a namespace for Pod Security Admission: enforced, and audited and warned at the
-/// same level.
+/// same level — unless the namespace already says what it enforces (upstream, or a
+/// patch), which knows that namespace better than a component-wide level does.
 fn set_pod_security(ns: &mut Object, level: crate::stack::PodSecurity) {
+    if ns
+        .pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+        .is_some()
+    {
+        return;
+    }
     for mode in ["enforce", "audit", "warn"] {
         ns.set_label(
             &format!("pod-security.kubernetes.io/{mode}"),

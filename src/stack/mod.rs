@@ -337,14 +337,16 @@ impl Draft {
         if timeout.is_some() {
             e.timeout = timeout;
         }
-        if patches.is_some() {
-            e.patches = patches;
+        // Patches and exclusions add up: a stack file's patch must not silently drop the
+        // ones a component needs to work.
+        if let Some(more) = patches {
+            e.patches.get_or_insert_with(Vec::new).extend(more);
         }
         if pod_security.is_some() {
             e.pod_security = pod_security;
         }
-        if exclude.is_some() {
-            e.exclude = exclude;
+        if let Some(more) = exclude {
+            e.exclude.get_or_insert_with(Vec::new).extend(more);
         }
         Ok(())
     }
@@ -890,4 +892,44 @@ fn apply_set(arg: &str, drafts: &mut [Draft]) -> Result<(), StackError> {
         values::assign(&mut draft.values, &a.path[1..], a.value.clone());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_files_patches_add_to_the_components_own() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("landscape.yaml"),
+            "name: t\nextends: large\ncomponents:\n  thanos:\n    patches:\n      - target: {kind: Service, name: thanos-query}\n        patch: |\n          metadata: {annotations: {a: b}}\n    exclude:\n      - {kind: ServiceMonitor}\n",
+        )
+        .unwrap();
+        let stack = load(&StackRequest {
+            profile: None,
+            stack_file: None,
+            values_files: Vec::new(),
+            set: Vec::new(),
+            working_dir: dir.path().to_path_buf(),
+        })
+        .unwrap();
+        let thanos = stack.component("thanos").unwrap();
+        let targets: Vec<&str> = thanos
+            .patches
+            .iter()
+            .map(|p| p.target.name.as_str())
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                "thanos-query",
+                "thanos-store",
+                "thanos-compact",
+                "thanos-query"
+            ],
+            "the component's three patches, then the stack file's"
+        );
+        assert!(thanos.exclude.iter().any(|e| e.kind == "ServiceMonitor"));
+    }
 }

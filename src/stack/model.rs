@@ -73,13 +73,14 @@ pub struct ObjectSelector {
     pub name: Option<String>,
 }
 
-/// A JSON merge patch (RFC 7386) on the rendered objects a target selects.
+/// A merge patch on the rendered objects a target selects (see `render::patch`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Patch {
     pub target: PatchTarget,
     /// A handlebars template producing the patch as YAML; the component's values are in
-    /// scope. Maps merge, `null` deletes, everything else replaces.
+    /// scope. Maps merge, `null` deletes, lists of named items (containers, volumes, env)
+    /// merge by name, everything else replaces.
     pub patch: String,
 }
 
