@@ -78,20 +78,7 @@ pub fn check_lock_covers(stack: &Stack, lock: &Lock, path: &Path) -> Result<(), 
         for s in &c.sources {
             match s {
                 Source::Url { url, sha256, .. } => {
-                    let entry = lock.artifact(url).ok_or_else(|| SourceError::NotLocked {
-                        url: url.clone(),
-                        lock: path.to_path_buf(),
-                    })?;
-                    if let Some(own) = sha256
-                        && !own.eq_ignore_ascii_case(&entry.sha256)
-                    {
-                        return Err(SourceError::Checksum {
-                            url: url.clone(),
-                            expected: own.clone(),
-                            actual: format!("{} (in the lock)", entry.sha256),
-                        }
-                        .into());
-                    }
+                    lock.pinned_digest(url, sha256.as_deref(), path)?;
                 }
                 Source::Chart(spec)
                     if lock

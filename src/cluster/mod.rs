@@ -380,29 +380,13 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<Object>, ClusterError> {
-        let Some(resource) = self.resource(api_version, kind) else {
-            return Ok(Vec::new());
-        };
-        let api = self.api_for(&resource, namespace);
         let mut params = ListParams::default();
         if !selector.is_empty() {
             params = params.labels(selector);
         }
-        let key = ObjectKey {
-            group: resource.api.group.clone(),
-            kind: kind.to_string(),
-            namespace: namespace.map(str::to_string),
-            name: format!("(selector {selector})"),
-        };
-        let list = api
-            .list(&params)
+        let what = format!("(selector {selector})");
+        self.list_with(api_version, kind, namespace, &params, what)
             .await
-            .map_err(|e| api_error("list", &key, e))?;
-        Ok(list
-            .items
-            .into_iter()
-            .map(|o| typed(to_object(o), &resource))
-            .collect())
     }
 
     /// Lists with a field selector (events of one object).
@@ -413,6 +397,21 @@ impl Cluster {
         namespace: Option<&str>,
         fields: &str,
     ) -> Result<Vec<Object>, ClusterError> {
+        let params = ListParams::default().fields(fields);
+        let what = format!("(fields {fields})");
+        self.list_with(api_version, kind, namespace, &params, what)
+            .await
+    }
+
+    /// `what` stands in for the object name in errors.
+    async fn list_with(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        params: &ListParams,
+        what: String,
+    ) -> Result<Vec<Object>, ClusterError> {
         let Some(resource) = self.resource(api_version, kind) else {
             return Ok(Vec::new());
         };
@@ -421,10 +420,10 @@ impl Cluster {
             group: resource.api.group.clone(),
             kind: kind.to_string(),
             namespace: namespace.map(str::to_string),
-            name: format!("(fields {fields})"),
+            name: what,
         };
         let list = api
-            .list(&ListParams::default().fields(fields))
+            .list(params)
             .await
             .map_err(|e| api_error("list", &key, e))?;
         Ok(list

@@ -274,7 +274,7 @@ async fn wait_for_crds(
     crds: &[&Object],
     deadline: Instant,
 ) -> Result<(), ApplyFailure> {
-    let mut last_reason = String::new();
+    let mut waiting = Waiting::new(ctx, component, deadline, Duration::from_millis(300));
     loop {
         let mut pending = Vec::new();
         for crd in crds {
@@ -301,29 +301,12 @@ async fn wait_for_crds(
                 health::Health::Progressing(r) => pending.push(format!("{} ({r})", crd.name())),
             }
         }
-        if pending.is_empty() {
+        if waiting
+            .done_or_pause(&pending, |p| format!("waiting for CRDs: {p}"))
+            .await?
+        {
             return Ok(());
         }
-        if Instant::now() >= deadline {
-            return Err(ApplyFailure::Timeout(format!(
-                "waiting for CRDs: {}",
-                pending.join(", ")
-            )));
-        }
-        let reason = format!("CRDs: {}", pending.join(", "));
-        if reason != last_reason {
-            ctx.sink.emit(&Event::Waiting {
-                component: component.to_string(),
-                reason: reason.clone(),
-                not_ready: vec![],
-            });
-            last_reason = reason;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        ctx.cluster
-            .refresh_discovery()
-            .await
-            .map_err(ApplyFailure::Api)?;
     }
 }
 
@@ -336,7 +319,7 @@ async fn ensure_kinds_served(
     batch: &[&Object],
     deadline: Instant,
 ) -> Result<(), ApplyFailure> {
-    let mut last_reason = String::new();
+    let mut waiting = Waiting::new(ctx, component, deadline, Duration::from_secs(1));
     loop {
         let mut missing: Vec<String> = batch
             .iter()
@@ -345,31 +328,65 @@ async fn ensure_kinds_served(
             .collect();
         missing.sort();
         missing.dedup();
-        if missing.is_empty() {
+        let what = |m: &str| {
+            format!(
+                "waiting for the API server to serve {m} (its CRD is created at run time by an operator, or not installed)"
+            )
+        };
+        if waiting.done_or_pause(&missing, what).await? {
             return Ok(());
         }
-        if Instant::now() >= deadline {
-            return Err(ApplyFailure::Timeout(format!(
-                "waiting for the API server to serve {} (its CRD is created at run time by an operator, or not installed)",
-                missing.join(", ")
-            )));
+    }
+}
+
+/// The shared step of the loops that wait for the API server: done when nothing is
+/// pending, a timeout past the deadline; otherwise say what is awaited (once per change),
+/// pause, and refresh discovery so newly served kinds are seen.
+struct Waiting<'a> {
+    ctx: &'a Ctx<'a>,
+    component: &'a str,
+    deadline: Instant,
+    pause: Duration,
+    last_reason: String,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(ctx: &'a Ctx<'a>, component: &'a str, deadline: Instant, pause: Duration) -> Self {
+        Waiting {
+            ctx,
+            component,
+            deadline,
+            pause,
+            last_reason: String::new(),
         }
-        let reason = format!(
-            "waiting for the API server to serve {} (CRD created at run time)",
-            missing.join(", ")
-        );
-        if reason != last_reason {
-            ctx.sink.emit(&Event::Waiting {
-                component: component.to_string(),
+    }
+
+    async fn done_or_pause(
+        &mut self,
+        pending: &[String],
+        what: impl Fn(&str) -> String,
+    ) -> Result<bool, ApplyFailure> {
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let reason = what(&pending.join(", "));
+        if Instant::now() >= self.deadline {
+            return Err(ApplyFailure::Timeout(reason));
+        }
+        if reason != self.last_reason {
+            self.ctx.sink.emit(&Event::Waiting {
+                component: self.component.to_string(),
                 reason: reason.clone(),
                 not_ready: vec![],
             });
-            last_reason = reason;
+            self.last_reason = reason;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        ctx.cluster
+        tokio::time::sleep(self.pause).await;
+        self.ctx
+            .cluster
             .refresh_discovery()
             .await
             .map_err(ApplyFailure::Api)?;
+        Ok(false)
     }
 }

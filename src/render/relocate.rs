@@ -22,7 +22,13 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
             .map(|o| o.name().to_string()),
     );
     objects.retain(|o| !o.is_namespace());
-    let moved = |ns: &str| old.contains(ns);
+    // Points a reference (`{namespace: …}`) at the target if it named a moved namespace.
+    let retarget = |reference: &mut Value| {
+        let from = reference.get("namespace").and_then(Value::as_str);
+        if from.is_some_and(|ns| old.contains(ns)) {
+            reference["namespace"] = Value::String(target.to_string());
+        }
+    };
     for obj in objects.iter_mut() {
         if obj.namespace().is_some() {
             obj.set_namespace(target);
@@ -31,45 +37,23 @@ pub fn into_namespace(objects: &mut Vec<Object>, target: &str) {
         match kind.as_str() {
             "RoleBinding" | "ClusterRoleBinding" => {
                 if let Some(subjects) = obj.0.get_mut("subjects").and_then(Value::as_array_mut) {
-                    for s in subjects {
-                        let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                        let ns = s
-                            .get("namespace")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string();
-                        if is_sa && moved(&ns) {
-                            s["namespace"] = Value::String(target.to_string());
-                        }
-                    }
+                    subjects
+                        .iter_mut()
+                        .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
+                        .for_each(retarget);
                 }
             }
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
                 if let Some(hooks) = obj.0.get_mut("webhooks").and_then(Value::as_array_mut) {
-                    for h in hooks {
-                        if let Some(svc) = h.pointer_mut("/clientConfig/service") {
-                            let ns = svc
-                                .get("namespace")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string();
-                            if moved(&ns) {
-                                svc["namespace"] = Value::String(target.to_string());
-                            }
-                        }
-                    }
+                    hooks
+                        .iter_mut()
+                        .filter_map(|h| h.pointer_mut("/clientConfig/service"))
+                        .for_each(retarget);
                 }
             }
             "APIService" => {
                 if let Some(svc) = obj.0.pointer_mut("/spec/service") {
-                    let ns = svc
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    if moved(&ns) {
-                        svc["namespace"] = Value::String(target.to_string());
-                    }
+                    retarget(svc);
                 }
             }
             _ => {}

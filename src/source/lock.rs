@@ -62,6 +62,30 @@ impl Lock {
         self.artifacts.iter().find(|a| a.url == url)
     }
 
+    /// The digest `--locked` holds a URL source to: the lock's, which must exist and agree
+    /// with the digest the stack itself pins, if any. `path` names the lock in errors.
+    pub fn pinned_digest(
+        &self,
+        url: &str,
+        own: Option<&str>,
+        path: &Path,
+    ) -> Result<&str, SourceError> {
+        let entry = self.artifact(url).ok_or_else(|| SourceError::NotLocked {
+            url: url.to_string(),
+            lock: path.to_path_buf(),
+        })?;
+        if let Some(own) = own
+            && !own.eq_ignore_ascii_case(&entry.sha256)
+        {
+            return Err(SourceError::Checksum {
+                url: url.to_string(),
+                expected: own.to_string(),
+                actual: format!("{} (in the lock)", entry.sha256),
+            });
+        }
+        Ok(&entry.sha256)
+    }
+
     pub fn chart(&self, repository: &str, name: &str, version: &str) -> Option<&LockedChart> {
         self.charts.iter().find(|c| {
             c.repository.trim_end_matches('/') == repository.trim_end_matches('/')

@@ -145,23 +145,11 @@ pub async fn fetch_stack(
                 Source::Url { url, sha256, .. } => {
                     let pin = match locked {
                         None => sha256.clone(),
-                        Some(l) => {
-                            let entry =
-                                l.lock.artifact(url).ok_or_else(|| SourceError::NotLocked {
-                                    url: url.clone(),
-                                    lock: l.path.to_path_buf(),
-                                })?;
-                            if let Some(own) = sha256
-                                && !own.eq_ignore_ascii_case(&entry.sha256)
-                            {
-                                return Err(SourceError::Checksum {
-                                    url: url.clone(),
-                                    expected: own.clone(),
-                                    actual: format!("{} (in the lock)", entry.sha256),
-                                });
-                            }
-                            Some(entry.sha256.clone())
-                        }
+                        Some(l) => Some(
+                            l.lock
+                                .pinned_digest(url, sha256.as_deref(), l.path)?
+                                .to_string(),
+                        ),
                     };
                     urls.insert(url, pin);
                 }
