@@ -39,13 +39,14 @@ fn one_line(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-/// Logs go to stderr, off unless LANDSCAPE_LOG (e.g. `debug`) asks for them.
+/// Logs go to stderr, redacted like every other output, off unless LANDSCAPE_LOG (e.g.
+/// `debug`) asks for them.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANDSCAPE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| landscape::report::redact::RedactingStderr)
         .with_target(false)
         .init();
 }

@@ -68,7 +68,10 @@ pub fn load(req: &StackRequest) -> Result<(Stack, Plan), crate::Error> {
 
 /// Where the stack's lock lives.
 pub fn lock_path(stack: &Stack, req: &StackRequest) -> PathBuf {
-    source::lock_path(stack.file.as_deref(), &req.working_dir)
+    match &req.sources_dir {
+        Some(dir) => dir.join(source::lock::LOCK_FILE),
+        None => source::lock_path(stack.file.as_deref(), &req.working_dir),
+    }
 }
 
 /// With `--locked`, checks without any download that the lock covers every artifact the
@@ -124,17 +127,27 @@ fn fill_placeholders(stack: &mut Stack) {
     }
 }
 
+/// Loads and plans a stack and checks that every required value is given: every input
+/// error that can be found without the network or a cluster, so a command that is about to
+/// connect reports those first.
+pub fn load_complete(req: &StackRequest) -> Result<(Stack, Plan), crate::Error> {
+    let (stack, plan) = load(req)?;
+    let missing = stack.missing_values();
+    if !missing.is_empty() {
+        return Err(StackError::MissingValues(missing).into());
+    }
+    Ok((stack, plan))
+}
+
 /// Loads, plans, checks required values, fetches and renders.
 pub async fn prepare(req: &StackRequest, opts: &Options) -> Result<Prepared, crate::Error> {
-    let (mut stack, plan) = load(req)?;
-    if opts.placeholders {
+    let (stack, plan) = if opts.placeholders {
+        let (mut stack, plan) = load(req)?;
         fill_placeholders(&mut stack);
+        (stack, plan)
     } else {
-        let missing = stack.missing_values();
-        if !missing.is_empty() {
-            return Err(StackError::MissingValues(missing).into());
-        }
-    }
+        load_complete(req)?
+    };
     let fetcher = opts.sources.fetcher()?;
     let lock_file = lock_path(&stack, req);
     let lock = if opts.sources.locked {
@@ -231,6 +244,11 @@ pub fn inputs(req: &StackRequest, stack: &Stack) -> Inputs {
             .file
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok()),
+        stack_path: stack
+            .file
+            .as_ref()
+            .and_then(|p| std::path::absolute(p).ok())
+            .map(|p| p.display().to_string()),
         values_files: req
             .values_files
             .iter()

@@ -304,7 +304,13 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
     let linkerd = comps.iter().find(|c| c["name"] == "linkerd").unwrap();
     assert_eq!(
         linkerd["needs"],
-        serde_json::json!(["cert-manager", "cilium", "linkerd-crds", "linkerd-identity"])
+        serde_json::json!([
+            "cert-manager",
+            "cilium",
+            "kube-prometheus-stack",
+            "linkerd-crds",
+            "linkerd-identity"
+        ])
     );
     assert_eq!(
         v["critical_path"],
@@ -431,4 +437,113 @@ fn large_labels_every_namespace_and_is_privileged_only_where_host_access_is_need
         appset["spec"]["template"]["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
+}
+
+#[test]
+fn status_and_diff_give_up_on_a_silent_cluster_after_their_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections (the kernel does, into the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::fs::write(
+        dir.path().join("kubeconfig"),
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: silent, cluster: {{server: \"https://127.0.0.1:{port}\", insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: silent, context: {{cluster: silent, user: u}}}}]\ncurrent-context: silent\n"
+        ),
+    )
+    .unwrap();
+    for command in ["status", "diff"] {
+        let out = run(landscape(dir.path())
+            .args([
+                command,
+                "--profile",
+                "small",
+                "--timeout",
+                "2s",
+                "--kubeconfig",
+                "kubeconfig",
+            ])
+            .args(BACKUP));
+        assert_eq!(out.code, 4, "{command}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("{command} did not finish within 2s")),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    drop(silent);
+}
+
+/// The namespaces a ServiceMonitor or PodMonitor looks in.
+fn monitored_namespaces(monitor: &Value) -> Option<Vec<String>> {
+    let selector = &monitor["spec"]["namespaceSelector"];
+    if selector["any"] == true {
+        return None;
+    }
+    Some(match selector["matchNames"].as_array() {
+        Some(names) => names
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect(),
+        None => vec![
+            monitor["metadata"]["namespace"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ],
+    })
+}
+
+#[test]
+fn every_profile_scrapes_every_metrics_port_it_installs() {
+    for profile in ["small", "medium", "large"] {
+        let dir = tempfile::tempdir().unwrap();
+        let values = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/testbed/demo/{profile}.yaml"));
+        let out = run(landscape(dir.path())
+            .args(["render", "--profile", profile, "-o", "json", "-f"])
+            .arg(&values)
+            .arg("--mirror")
+            .arg(upstream()));
+        assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        let objects: Vec<&Value> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["objects"].as_array().unwrap())
+            .collect();
+        // Cluster-wide monitors (Linkerd's, for the proxies in every pod) pick containers,
+        // not namespaces: they do not count here.
+        let watched: std::collections::BTreeSet<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == "ServiceMonitor" || o["kind"] == "PodMonitor")
+            .filter_map(|m| monitored_namespaces(m))
+            .flatten()
+            .collect();
+        let unwatched: Vec<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Service")
+            .filter(|s| {
+                s["spec"]["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["name"].as_str().unwrap_or_default().contains("metrics"))
+            })
+            .map(|s| {
+                format!(
+                    "{}/{}",
+                    s["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    s["metadata"]["name"].as_str().unwrap()
+                )
+            })
+            .filter(|id| !watched.contains(id.split('/').next().unwrap()))
+            .collect();
+        assert!(
+            unwatched.is_empty(),
+            "{profile}: metrics Services no monitor looks at: {unwatched:?}"
+        );
+    }
 }

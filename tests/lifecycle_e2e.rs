@@ -234,6 +234,63 @@ async fn drift_shows_in_diff_and_up_restores_it() {
 }
 
 #[tokio::test]
+async fn with_no_flags_diff_rebuilds_a_user_stack_from_what_up_recorded() {
+    // Its own control plane: with no flags, commands pick the only stack installed.
+    let tb = tokio::task::spawn_blocking(|| {
+        support::start_named(&format!("recorded-{}", std::process::id()), &[])
+    })
+    .await
+    .unwrap();
+    // No `name:`, a file not called landscape.yaml, a source path relative to the file.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("web")).unwrap();
+    std::fs::write(project.path().join("web/web.yaml.hbs"), WEB).unwrap();
+    std::fs::write(
+        project.path().join("platform.yaml"),
+        "components:\n  web:\n    category: delivery\n    namespace: platform-web\n    sources:\n      - templateDir: ./web\n    values:\n      replicas: 1\n      mode: normal\n      extra: false\n      password: \"\"\n    timeout: 2m\n",
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let landscape = |dir: &Path, args: &[&str]| {
+        let mut cmd = tb.landscape();
+        cmd.current_dir(dir).args(args);
+        run(cmd)
+    };
+    let up = landscape(
+        project.path(),
+        &["up", "--stack", "platform.yaml", PASSWORD[0], PASSWORD[1]],
+    );
+    assert_eq!(up.code, 0, "{up:?}");
+
+    let diff = landscape(elsewhere.path(), &["diff"]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    assert!(
+        diff.stdout
+            .contains("Stack platform: 0 to create, 0 to update, 0 to delete"),
+        "named after its file, sources found beside it: {diff:?}"
+    );
+
+    // A change to the template beside the original file shows up in the no-flags diff.
+    std::fs::write(
+        project.path().join("web/web.yaml.hbs"),
+        WEB.replace("mode: {{values.mode}}", "mode: {{values.mode}}-changed"),
+    )
+    .unwrap();
+    let changed = landscape(elsewhere.path(), &["diff"]);
+    assert_eq!(changed.code, 1, "{changed:?}");
+    assert!(
+        changed.stdout.contains("+  mode: normal-changed"),
+        "{changed:?}"
+    );
+
+    let down = landscape(elsewhere.path(), &["down", "--yes"]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let status = landscape(elsewhere.path(), &["status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("Nothing installed"), "{status:?}");
+}
+
+#[tokio::test]
 async fn removed_objects_show_as_deletions_and_are_pruned() {
     let tb = testbed();
     let p = Project::new("prune", false);
@@ -400,6 +457,90 @@ async fn objects_outside_the_inventory_are_never_touched() {
             .status
             .success(),
         "its own objects are gone"
+    );
+}
+
+/// Deletes landscape's ConfigMap `name` and creates someone else's under the same name.
+fn replace_configmap(tb: &Testbed, ns: &str, name: &str) {
+    assert!(
+        tb.kubectl(&["delete", "configmap", name, "-n", ns])
+            .status
+            .success()
+    );
+    assert!(
+        tb.kubectl(&[
+            "create",
+            "configmap",
+            name,
+            "-n",
+            ns,
+            "--from-literal=owner=someone-else"
+        ])
+        .status
+        .success()
+    );
+}
+
+#[tokio::test]
+async fn members_replaced_by_someone_else_are_neither_pruned_nor_removed() {
+    let tb = testbed();
+    let p = Project::new("replaced", false);
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let ns = p.stack.as_str();
+
+    // web-extra is in the inventory, but the object under that name is now someone else's.
+    replace_configmap(tb, ns, "web-extra");
+    let up = p
+        .landscape(&[
+            "up",
+            "-o",
+            "json",
+            "--set",
+            "web.extra=false",
+            PASSWORD[0],
+            PASSWORD[1],
+        ])
+        .await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pruned: Vec<Value> = up
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "pruned")
+        .collect();
+    assert_eq!(pruned.len(), 1, "{up:?}");
+    assert_eq!(pruned[0]["objects"], serde_json::json!([]), "{up:?}");
+    let why = pruned[0]["left_alone"][0].as_str().unwrap_or_default();
+    assert!(
+        why.contains("web-extra") && why.contains("no longer landscape's"),
+        "{up:?}"
+    );
+    let theirs = kubectl_json(
+        tb,
+        &["get", "configmap", "web-extra", "-n", ns, "-o", "json"],
+    );
+    assert_eq!(theirs["data"]["owner"], "someone-else", "not pruned");
+
+    // down: the same for a member replaced after the last run.
+    replace_configmap(tb, ns, "web-config");
+    let down = p.landscape(&["down", "--yes"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(
+        down.stdout.contains("ConfigMap")
+            && down.stdout.contains("web-config: no longer landscape's"),
+        "{down:?}"
+    );
+    for name in ["web-config", "web-extra"] {
+        let theirs = kubectl_json(tb, &["get", "configmap", name, "-n", ns, "-o", "json"]);
+        assert_eq!(
+            theirs["data"]["owner"], "someone-else",
+            "{name} survives down"
+        );
+    }
+    assert!(
+        !tb.kubectl(&["get", "deployment", "web", "-n", ns])
+            .status
+            .success(),
+        "landscape's own objects are gone"
     );
 }
 

@@ -141,7 +141,7 @@ async fn lifecycle(profile: &str, expected_components: usize) {
 
 #[tokio::test]
 async fn small_profile_up_diff_down_playing_operators() {
-    lifecycle("small", 10).await;
+    lifecycle("small", 11).await;
 }
 
 #[tokio::test]

@@ -56,10 +56,30 @@ async fn small_profile_up_playing_prometheus_operator_kyverno_and_velero() {
         "trivy-operator",
         "kyverno",
         "kyverno-policies",
+        "platform-monitoring",
         "velero",
     ] {
         assert!(healthy.contains(&c), "{c} healthy: {healthy:?}");
     }
+    // Progress: each component reports applying n/m until all its objects are applied.
+    for started in events_of(&events, "component_started") {
+        let c = started["component"].as_str().unwrap();
+        let progress: Vec<(u64, u64)> = events
+            .iter()
+            .filter(|e| e["event"] == "applying" && e["component"] == c)
+            .map(|e| (e["applied"].as_u64().unwrap(), e["total"].as_u64().unwrap()))
+            .collect();
+        let total = started["objects"].as_u64().unwrap();
+        assert_eq!(progress.last(), Some(&(total, total)), "{c}: {progress:?}");
+        assert!(
+            progress.windows(2).all(|w| w[0].0 < w[1].0),
+            "{c} progresses: {progress:?}"
+        );
+        assert!(position(&events, "applying", c) < position(&events, "objects_applied", c));
+    }
+    // The stack observes itself: Kyverno's controllers are scraped too.
+    let kyverno_monitor = tb.kubectl(&["get", "servicemonitor", "-n", "monitoring", "kyverno"]);
+    assert!(kyverno_monitor.status.success(), "{kyverno_monitor:?}");
     // The CNI is gated before anything else starts.
     let flannel_healthy = position(&events, "healthy", "flannel");
     for c in ["argocd", "kyverno", "kube-prometheus-stack"] {
@@ -337,6 +357,20 @@ async fn invalid_inputs_exit_with_their_code_and_write_nothing() {
         args: vec!["--kubeconfig".into(), "dead-kubeconfig".into()],
         code: 4,
         message: vec!["cannot reach the cluster at https://127.0.0.1:1"],
+    }));
+    let s = unique("bad-missing");
+    cases.push((s.clone(), Bad {
+        what: "missing required value, and an unreachable cluster: the input error comes first",
+        files: vec![
+            ("landscape.yaml", good_component(&s).replace(
+                "    category: delivery\n",
+                "    category: delivery\n    required:\n      - {path: storage.bucket, description: the bucket}\n",
+            )),
+            ("dead-kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{name: dead, cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: dead, context: {cluster: dead, user: u}}]\ncurrent-context: dead\n".into()),
+        ],
+        args: vec!["--kubeconfig".into(), "dead-kubeconfig".into()],
+        code: 2,
+        message: vec!["missing required values: web.storage.bucket (the bucket)"],
     }));
 
     for (stack, case) in cases {

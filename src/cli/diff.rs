@@ -21,6 +21,9 @@ pub struct DiffArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
+    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
     /// Show what pruning would delete (--prune=false to leave it out, as `up --prune=false`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub prune: bool,
@@ -36,6 +39,10 @@ pub struct DiffArgs {
 }
 
 pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    if installed::names_a_stack(&args.stack) {
+        // Input errors come before cluster errors.
+        landscape::prepare::load_complete(&args.stack.request())?;
+    }
     let cluster = Cluster::connect(&args.kube.cluster_args())
         .await
         .map_err(landscape::Error::from)?;

@@ -71,11 +71,17 @@ pub async fn request_or_recorded(
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         Ok(path)
     };
+    // Under its own name (which may be the stack's name), its sources where they were.
+    let original = inv.inputs.stack_path.as_deref().map(PathBuf::from);
+    let file_name = original.as_deref().and_then(|p| p.file_name()).map_or_else(
+        || "landscape.yaml".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let stack_file = inv
         .inputs
         .stack_file
         .as_deref()
-        .map(|t| write("landscape.yaml", t))
+        .map(|t| write(&file_name, t))
         .transpose()?;
     let mut values_files = Vec::new();
     for (i, text) in inv.inputs.values_files.iter().enumerate() {
@@ -91,6 +97,10 @@ pub async fn request_or_recorded(
         values_files,
         set: inv.inputs.set.clone(),
         working_dir: dir.path().to_path_buf(),
+        sources_dir: original
+            .as_deref()
+            .and_then(|p| p.parent())
+            .map(PathBuf::from),
     };
     Ok((req, Some(dir)))
 }

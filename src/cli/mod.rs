@@ -104,6 +104,7 @@ impl StackArgs {
             values_files: self.values.clone(),
             set: self.set.clone(),
             working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            sources_dir: None,
         }
     }
 }
@@ -170,6 +171,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     landscape::duration::parse(s)
 }
 
+/// Runs a command that only reads the cluster within `limit`, if one is given: past it, the
+/// command ends with a cluster error (exit 4), as a cluster that does not answer is one.
+async fn within(
+    limit: Option<Duration>,
+    command: &str,
+    run: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    let Some(limit) = limit else {
+        return run.await;
+    };
+    tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
+        Err(landscape::Error::Cluster(landscape::cluster::ClusterError::Other(format!(
+            "{command} did not finish within {} (hint: a slow or unreachable cluster; raise --timeout)",
+            landscape::duration::format(limit)
+        )))
+        .into())
+    })
+}
+
 /// Runs a command; returns the exit code for successful runs (diff may return 1).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -196,11 +216,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bundle(args) => bundle::run(args).await,
         Command::Diff(args) => {
             let out = args.output.clone();
-            diff::run(args, &out).await
+            within(args.timeout, "diff", diff::run(args, &out)).await
         }
         Command::Status(args) => {
             let out = args.output.clone();
-            status::run(args, &out).await
+            within(args.timeout, "status", status::run(args, &out)).await
         }
         Command::Down(args) => {
             let out = args.output.clone();

@@ -16,6 +16,9 @@ pub struct StatusArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
+    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
     /// Also require LoadBalancer Services to have an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,

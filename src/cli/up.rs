@@ -57,7 +57,7 @@ pub fn sink(global: &GlobalArgs) -> Box<dyn Sink> {
 pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
     // Input errors come before cluster errors: check the stack before connecting.
-    landscape::prepare::load(&request)?;
+    landscape::prepare::load_complete(&request)?;
     let cluster = Cluster::connect(&args.kube.cluster_args())
         .await
         .map_err(landscape::Error::from)?;

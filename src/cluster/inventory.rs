@@ -74,6 +74,10 @@ pub struct Inputs {
     /// The stack file's text, when one was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_file: Option<String>,
+    /// Where that file was (absolute): its name may give the stack its name, and its
+    /// relative source paths point beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_path: Option<String>,
     /// Each `-f` file's content, in order.
     #[serde(default)]
     pub values_files: Vec<String>,

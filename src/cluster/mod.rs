@@ -435,11 +435,32 @@ impl Cluster {
 
     /// Deletes an object (background propagation). Returns false if it was already gone.
     pub async fn delete(&self, key: &ObjectKey) -> Result<bool, ClusterError> {
+        self.delete_precondition(key, None).await
+    }
+
+    /// Deletes an object only if its uid is still `uid`: the object that was checked is
+    /// the object that goes, even if someone replaced it in between (409 Conflict then).
+    pub async fn delete_if_uid(&self, key: &ObjectKey, uid: &str) -> Result<bool, ClusterError> {
+        self.delete_precondition(key, Some(uid)).await
+    }
+
+    async fn delete_precondition(
+        &self,
+        key: &ObjectKey,
+        uid: Option<&str>,
+    ) -> Result<bool, ClusterError> {
         let Some(resource) = self.resource_any_version(&key.group, &key.kind) else {
             return Ok(false);
         };
         let api = self.api_for(&resource, key.namespace.as_deref());
-        match api.delete(&key.name, &DeleteParams::background()).await {
+        let mut params = DeleteParams::background();
+        if let Some(uid) = uid {
+            params = params.preconditions(kube::api::Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            });
+        }
+        match api.delete(&key.name, &params).await {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = api_error("delete", key, e);

@@ -99,9 +99,17 @@ pub async fn apply_component(
     sorted.sort_by_key(|o| order::rank(o));
     let (crds, rest): (Vec<&Object>, Vec<&Object>) = sorted.into_iter().partition(|o| o.is_crd());
     let mut applied = Applied::default();
+    let progress = |applied: &Applied| {
+        ctx.sink.emit(&Event::Applying {
+            component: component.to_string(),
+            applied: applied.objects.len(),
+            total: objects.len(),
+        })
+    };
 
     if !crds.is_empty() {
         apply_batch(ctx, component, &crds, deadline, &mut applied).await?;
+        progress(&applied);
         wait_for_crds(ctx, component, &crds, deadline).await?;
     }
     // Groups of equal rank, in order. Objects whose kind is not served yet — its CRD is
@@ -119,12 +127,16 @@ pub async fn apply_component(
             .iter()
             .partition(|o| ctx.cluster.resource(o.api_version(), o.kind()).is_some());
         deferred.extend(late);
-        apply_batch(ctx, component, &served, deadline, &mut applied).await?;
+        if !served.is_empty() {
+            apply_batch(ctx, component, &served, deadline, &mut applied).await?;
+            progress(&applied);
+        }
         start = end;
     }
     if !deferred.is_empty() {
         ensure_kinds_served(ctx, component, &deferred, deadline).await?;
         apply_batch(ctx, component, &deferred, deadline, &mut applied).await?;
+        progress(&applied);
     }
     Ok(applied)
 }

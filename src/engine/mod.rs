@@ -23,7 +23,7 @@ pub use status::{ComponentStatus, StackStatus, status};
 use crate::cluster::inventory::{self, Inputs, Inventory};
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::HealthOptions;
-use crate::object::Object;
+use crate::object::{Object, ObjectKey};
 use crate::plan::Plan;
 use crate::render::RenderedComponent;
 use crate::report::{
@@ -394,13 +394,18 @@ pub async fn up(
                 .into_iter()
                 .filter(|k| !rendered_keys.contains(&k.to_id()))
                 .collect();
-            let (pruned, retained) = prune(cluster, &stale, opts).await?;
+            let Pruning {
+                pruned,
+                retained,
+                left_alone,
+            } = prune(cluster, &previous.stack, &stale, opts).await?;
             inv.components.remove(&name);
             inv.retained.extend(retained.iter().map(|k| k.to_id()));
             sink.emit(&Event::Pruned {
                 component: name.clone(),
                 objects: pruned.clone(),
                 retained,
+                left_alone,
             });
             summaries.insert(
                 name.clone(),
@@ -491,19 +496,44 @@ pub async fn up(
     }
 }
 
-/// Deletes stale members (none landscape does not own: they come from the inventory);
-/// returns what was deleted and what was kept on purpose.
+/// What pruning did with a component's stale members.
+struct Pruning {
+    pruned: Vec<ObjectKey>,
+    /// Kept on purpose (CRDs, volumes).
+    retained: Vec<ObjectKey>,
+    /// No longer landscape's (someone replaced them), with why; not deleted.
+    left_alone: Vec<String>,
+}
+
+/// Deletes stale members — those that still carry the stack's ApplySet label.
 async fn prune(
     cluster: &Cluster,
-    stale: &[crate::object::ObjectKey],
+    stack: &str,
+    stale: &[ObjectKey],
     opts: &RunOptions,
-) -> Result<(Vec<crate::object::ObjectKey>, Vec<crate::object::ObjectKey>), ClusterError> {
+) -> Result<Pruning, ClusterError> {
     let (retained, delete): (Vec<_>, Vec<_>) = stale
         .iter()
         .cloned()
         .partition(|k| remove::is_retained(k, opts.delete_crds, opts.delete_volumes));
-    remove::delete_objects(cluster, delete.clone(), Instant::now(), false).await?;
-    Ok((delete, retained))
+    let applyset = inventory::applyset_id(stack);
+    let removal = remove::delete_objects(
+        cluster,
+        delete.clone(),
+        remove::Owner::ApplySet(&applyset),
+        Instant::now(),
+        false,
+    )
+    .await?;
+    let pruned = delete
+        .into_iter()
+        .filter(|k| !removal.left_alone.iter().any(|(l, _)| l == k))
+        .collect();
+    Ok(Pruning {
+        pruned,
+        retained,
+        left_alone: removal.left_alone.into_iter().map(|(_, why)| why).collect(),
+    })
 }
 
 /// Apply, then gate, then prune one component.
@@ -573,8 +603,13 @@ async fn run_component(
             .filter(|k| !rendered_keys.contains(&k.to_id()))
             .collect();
         if !stale.is_empty() {
-            match prune(ctx.cluster, &stale, ctx.opts).await {
-                Ok((pruned, retained)) => {
+            let stack = ctx.inventory.lock().await.stack.clone();
+            match prune(ctx.cluster, &stack, &stale, ctx.opts).await {
+                Ok(Pruning {
+                    pruned,
+                    retained,
+                    left_alone,
+                }) => {
                     let mut inv = ctx.inventory.lock().await;
                     if let Some(record) = inv.components.get_mut(&component.name) {
                         for k in stale.iter() {
@@ -590,6 +625,7 @@ async fn run_component(
                         component: component.name.clone(),
                         objects: pruned,
                         retained,
+                        left_alone,
                     });
                 }
                 Err(e) => {

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::{RunError, order};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, ClusterError};
-use crate::object::{Object, ObjectKey};
+use crate::object::{Object, ObjectKey, labels};
 use crate::report::{ComponentSummary, Event, Sink, Summary};
 
 /// What `down` may delete, and how long it may wait.
@@ -57,16 +57,47 @@ fn stub(key: &ObjectKey) -> Object {
     )
 }
 
+/// Whose objects a deletion may touch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Owner<'a> {
+    /// Only objects that still carry this ApplySet id in their part-of label. An inventory
+    /// entry is a name; between two runs someone may have deleted landscape's object and
+    /// created their own under that name, and that one is theirs.
+    ApplySet(&'a str),
+    /// Objects Kubernetes created for landscape's and left unlabelled: the volume claims
+    /// of landscape's StatefulSets, recognised by name.
+    Made,
+}
+
+/// The outcome of a deletion, beyond the objects that went.
+#[derive(Debug, Default)]
+pub(crate) struct Removal {
+    /// Still there when the deadline passed, or created again by someone else.
+    pub stuck: Vec<String>,
+    /// Not deleted because they are no longer landscape's, with why.
+    pub left_alone: Vec<(ObjectKey, String)>,
+}
+
+impl Removal {
+    fn record_in(self, report: &mut DownReport) {
+        report.stuck.extend(self.stuck);
+        report
+            .notes
+            .extend(self.left_alone.into_iter().map(|(_, why)| why));
+    }
+}
+
 /// Deletes `keys` in deletion order, kind by kind, and (with `wait`) waits until each
-/// is gone — finalizers included — or the deadline passes. Returns what is still there.
+/// is gone — finalizers included — or the deadline passes.
 pub(crate) async fn delete_objects(
     cluster: &Cluster,
     mut keys: Vec<ObjectKey>,
+    owner: Owner<'_>,
     deadline: Instant,
     wait: bool,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Removal, ClusterError> {
     keys.sort_by_key(|k| order::delete_rank(&stub(k)));
-    let mut stuck = Vec::new();
+    let mut removal = Removal::default();
     let mut start = 0;
     while start < keys.len() {
         let r = order::delete_rank(&stub(&keys[start]));
@@ -74,23 +105,60 @@ pub(crate) async fn delete_objects(
             .iter()
             .position(|k| order::delete_rank(&stub(k)) != r)
             .map_or(keys.len(), |n| start + n);
-        let batch = &keys[start..end];
-        for wave in &aggregated_roles_first(cluster, batch).await? {
-            let results: Vec<Result<bool, ClusterError>> = futures::stream::iter(wave)
-                .map(|k| cluster.delete(k))
+        let mut batch = keys[start..end].to_vec();
+        for wave in &aggregated_roles_first(cluster, &batch).await? {
+            let results: Vec<Result<Option<String>, ClusterError>> = futures::stream::iter(wave)
+                .map(|k| delete_one(cluster, k, owner))
                 .buffered(8)
                 .collect()
                 .await;
-            for r in results {
-                r?;
+            for (k, r) in wave.iter().zip(results) {
+                if let Some(why) = r? {
+                    removal.left_alone.push((k.clone(), why));
+                    batch.retain(|b| b != k);
+                }
             }
         }
         if wait {
-            stuck.extend(wait_gone(cluster, batch, deadline).await?);
+            removal
+                .stuck
+                .extend(wait_gone(cluster, &batch, deadline).await?);
         }
         start = end;
     }
-    Ok(stuck)
+    Ok(removal)
+}
+
+/// Deletes one object if it is still `owner`'s; otherwise says why it was left alone.
+async fn delete_one(
+    cluster: &Cluster,
+    key: &ObjectKey,
+    owner: Owner<'_>,
+) -> Result<Option<String>, ClusterError> {
+    let Owner::ApplySet(id) = owner else {
+        cluster.delete(key).await?;
+        return Ok(None);
+    };
+    let Some(live) = cluster.get_key(key).await? else {
+        return Ok(None);
+    };
+    if live.label(labels::APPLYSET_PART_OF) != Some(id) {
+        return Ok(Some(format!(
+            "{key}: no longer landscape's (now written by {}); left alone",
+            managers(&live)
+        )));
+    }
+    let Some(uid) = live.uid() else {
+        cluster.delete(key).await?;
+        return Ok(None);
+    };
+    match cluster.delete_if_uid(key, uid).await {
+        Ok(_) => Ok(None),
+        Err(e) if e.code() == 409 => Ok(Some(format!(
+            "{key}: replaced by another client while landscape was deleting it; left alone"
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Splits a batch of ClusterRoles into the aggregated ones (those with an
@@ -210,6 +278,8 @@ pub async fn down(
             "stack `{stack}` is not installed in this cluster (hint: `landscape status` lists the installed stacks)"
         ))));
     };
+    let applyset = crate::cluster::inventory::applyset_id(stack);
+    let owner = Owner::ApplySet(&applyset);
     let mut report = DownReport::default();
     let members = inv.members();
     let component_of: BTreeMap<String, String> = members
@@ -235,9 +305,9 @@ pub async fn down(
         })
         .map(|(_, k)| k.clone())
         .collect();
-    report
-        .stuck
-        .extend(delete_objects(cluster, webhooks.clone(), deadline, true).await?);
+    delete_objects(cluster, webhooks.clone(), owner, deadline, true)
+        .await?
+        .record_in(&mut report);
 
     // 2. Components, dependents first. Namespaces wait for the end.
     let mut order: Vec<String> = inv.order.iter().rev().cloned().collect();
@@ -280,9 +350,9 @@ pub async fn down(
                 .iter()
                 .filter(|w| component_of.get(&w.to_id()) == Some(&name))
                 .count();
-        report
-            .stuck
-            .extend(delete_objects(cluster, delete, deadline, true).await?);
+        delete_objects(cluster, delete, owner, deadline, true)
+            .await?
+            .record_in(&mut report);
         inv.components.remove(&name);
         inv.retained.extend(retained.iter().map(ObjectKey::to_id));
         inv.updated = crate::report::now_rfc3339();
@@ -324,9 +394,9 @@ pub async fn down(
         let (foreign, claims) = foreign_objects_in(cluster, &ns.name, &stateful_sets).await?;
         if opts.delete_volumes && !claims.is_empty() {
             // The volumes of landscape's StatefulSets, which the user asked to delete.
-            report
-                .stuck
-                .extend(delete_objects(cluster, claims, deadline, true).await?);
+            delete_objects(cluster, claims, Owner::Made, deadline, true)
+                .await?
+                .record_in(&mut report);
         } else if !claims.is_empty() {
             report.notes.push(format!(
                 "{ns}: kept, it holds the volumes of landscape's StatefulSets ({}; --delete-volumes to delete them)",
@@ -345,9 +415,9 @@ pub async fn down(
     }
     delete_ns.retain(|ns| !occupied.contains(ns));
     kept_ns.extend(occupied);
-    report
-        .stuck
-        .extend(delete_objects(cluster, delete_ns, deadline, true).await?);
+    delete_objects(cluster, delete_ns, owner, deadline, true)
+        .await?
+        .record_in(&mut report);
     inv.retained.extend(kept_ns.iter().map(ObjectKey::to_id));
     report.retained.extend(kept_ns);
 

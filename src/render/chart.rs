@@ -4,8 +4,8 @@
 //! A chart's values are its source's `values` template (handlebars, with the component's
 //! values in scope) with the component's `chart` value merged over it; they reach helm in a
 //! private temporary file, never on the command line. Renders run in parallel and are
-//! cached by chart digest, values and cluster capabilities, so a second command does not
-//! call helm again.
+//! cached by chart digest, values, cluster capabilities and the helm binary, so a second
+//! command does not start helm at all.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,27 +77,52 @@ fn parse_version(v: &str) -> Option<(u64, u64)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+/// The helm binary that would render, identified without running it: its path, size and
+/// modification time. Render cache keys carry this identity, so replacing helm invalidates
+/// the cache while a fully cached render never starts helm at all.
+struct HelmBinary {
+    path: PathBuf,
+    identity: String,
+}
+
+impl HelmBinary {
+    fn locate(components: &[String]) -> Result<HelmBinary, ChartError> {
+        let missing = || ChartError::HelmMissing {
+            components: components.to_vec(),
+        };
+        let path = find_helm().ok_or_else(missing)?;
+        let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+        if !meta.is_file() {
+            return Err(missing());
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let identity = format!("{}:{}:{modified}", path.display(), meta.len());
+        Ok(HelmBinary { path, identity })
+    }
+}
+
 struct Helm {
     path: PathBuf,
-    version: String,
     /// Private HELM_*_HOME directories: helm reads no user configuration and writes no
     /// state anywhere else.
     home: tempfile::TempDir,
 }
 
 impl Helm {
-    fn find(components: Vec<String>) -> Result<Helm, ChartError> {
-        let path = find_helm().ok_or_else(|| ChartError::HelmMissing {
-            components: components.clone(),
-        })?;
+    /// Checks that `binary` runs and is recent enough, for the `components` whose charts
+    /// it is about to render.
+    fn start(binary: &HelmBinary, components: Vec<String>) -> Result<Helm, ChartError> {
         let home = tempfile::tempdir().map_err(|e| ChartError::Render {
             component: components.join(","),
             chart: String::new(),
             message: format!("cannot create a temporary directory: {e}"),
         })?;
-        let mut helm = Helm {
-            path,
-            version: String::new(),
+        let helm = Helm {
+            path: binary.path.clone(),
             home,
         };
         let out = helm
@@ -109,20 +134,16 @@ impl Helm {
             })?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         match parse_version(&version) {
-            Some(v) if v >= MIN_HELM => {}
-            _ => {
-                return Err(ChartError::HelmTooOld {
-                    found: if version.is_empty() {
-                        "(unknown version)".into()
-                    } else {
-                        version
-                    },
-                    components,
-                });
-            }
+            Some(v) if v >= MIN_HELM => Ok(helm),
+            _ => Err(ChartError::HelmTooOld {
+                found: if version.is_empty() {
+                    "(unknown version)".into()
+                } else {
+                    version
+                },
+                components,
+            }),
         }
-        helm.version = version;
-        Ok(helm)
     }
 
     fn command(&self) -> Command {
@@ -179,14 +200,36 @@ pub fn render_all(
     }
     let mut needing: Vec<String> = jobs.iter().map(|j| j.component.name.clone()).collect();
     needing.dedup();
-    let helm = Helm::find(needing)?;
+    let binary = HelmBinary::locate(&needing)?;
+    let mut rendered = BTreeMap::new();
+    let mut pending = Vec::new();
+    for job in &jobs {
+        let cached = cache_file(opts, &cache_key(&binary, job, caps));
+        match std::fs::read_to_string(&cached) {
+            Ok(text) => {
+                rendered.insert(job_key(job), text);
+            }
+            Err(_) => pending.push((job, cached)),
+        }
+    }
+    if pending.is_empty() {
+        return Ok(rendered);
+    }
+    let mut needing: Vec<String> = pending
+        .iter()
+        .map(|(j, _)| j.component.name.clone())
+        .collect();
+    needing.dedup();
+    let helm = Helm::start(&binary, needing)?;
     let results: Vec<Result<_, ChartError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+        let handles: Vec<_> = pending
             .iter()
-            .map(|job| {
-                scope.spawn(|| {
-                    render_one(&helm, job, opts, caps)
-                        .map(|text| ((job.component.name.clone(), job.spec.name.clone()), text))
+            .map(|(job, cached)| {
+                let helm = &helm;
+                scope.spawn(move || {
+                    let text = render_one(helm, job, caps)?;
+                    write_cache(cached, &text);
+                    Ok((job_key(job), text))
                 })
             })
             .collect();
@@ -195,7 +238,15 @@ pub fn render_all(
             .map(|h| h.join().expect("a chart render thread panicked"))
             .collect()
     });
-    results.into_iter().collect()
+    for r in results {
+        let (key, text) = r?;
+        rendered.insert(key, text);
+    }
+    Ok(rendered)
+}
+
+fn job_key(job: &Job) -> (String, String) {
+    (job.component.name.clone(), job.spec.name.clone())
 }
 
 /// The values handed to helm: the source's template rendered, then the component's raw
@@ -247,11 +298,11 @@ fn chart_values(
     Ok(crate::yaml::to_string(&values))
 }
 
-fn cache_key(helm: &Helm, job: &Job, caps: &Capabilities) -> String {
+fn cache_key(helm: &HelmBinary, job: &Job, caps: &Capabilities) -> String {
     let mut apis = caps.api_versions.clone();
     apis.sort();
     let material = serde_json::json!({
-        "helm": helm.version,
+        "helm": helm.identity,
         "digest": job.chart.archive.sha256,
         "release": release(job),
         "namespace": job.component.namespace,
@@ -277,17 +328,7 @@ fn cache_file(opts: &RenderOptions, key: &str) -> PathBuf {
         .join(format!("{key}.yaml"))
 }
 
-fn render_one(
-    helm: &Helm,
-    job: &Job,
-    opts: &RenderOptions,
-    caps: &Capabilities,
-) -> Result<String, ChartError> {
-    let key = cache_key(helm, job, caps);
-    let cached = cache_file(opts, &key);
-    if let Ok(text) = std::fs::read_to_string(&cached) {
-        return Ok(text);
-    }
+fn render_one(helm: &Helm, job: &Job, caps: &Capabilities) -> Result<String, ChartError> {
     let fail = |message: String| ChartError::Render {
         component: job.component.name.clone(),
         chart: format!("{} {}", job.spec.name, job.spec.version),
@@ -328,9 +369,7 @@ fn render_one(
             .collect();
         return Err(fail(format!("helm template failed: {}", message.join(" "))));
     }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    write_cache(&cached, &text);
-    Ok(text)
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn write_cache(path: &Path, text: &str) {

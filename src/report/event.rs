@@ -21,6 +21,12 @@ pub enum Event {
     },
     /// A component's needs are all healthy; applying begins.
     ComponentStarted { component: String, objects: usize },
+    /// Progress while a component's objects are applied, after each group of one kind.
+    Applying {
+        component: String,
+        applied: usize,
+        total: usize,
+    },
     /// All of a component's objects were applied.
     ObjectsApplied {
         component: String,
@@ -57,6 +63,9 @@ pub enum Event {
         objects: Vec<ObjectKey>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         retained: Vec<ObjectKey>,
+        /// Stale members someone else replaced under the same name: not deleted, with why.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        left_alone: Vec<String>,
     },
     /// `down`: removing a component's objects begins.
     Removing { component: String, objects: usize },
@@ -129,6 +138,7 @@ impl Event {
     pub fn component(&self) -> Option<&str> {
         match self {
             Event::ComponentStarted { component, .. }
+            | Event::Applying { component, .. }
             | Event::ObjectsApplied { component, .. }
             | Event::Waiting { component, .. }
             | Event::Healthy { component, .. }

@@ -43,9 +43,9 @@ impl Sink for JsonSink {
     fn emit(&self, event: &Event) {
         let mut line = serde_json::Map::new();
         line.insert("time".into(), serde_json::Value::String(now_rfc3339()));
-        if let serde_json::Value::Object(fields) =
-            serde_json::to_value(event).expect("events serialise")
-        {
+        let mut value = serde_json::to_value(event).expect("events serialise");
+        redact::redact_json(&mut value);
+        if let serde_json::Value::Object(fields) = value {
             line.extend(fields);
         }
         let mut out = self.out.lock().expect("lock");
@@ -125,6 +125,8 @@ pub fn describe(event: &Event) -> String {
             components.len(),
             critical_path.join(" -> ")
         ),
+        // Live progress only: a CI log gets one line per state change, not per batch.
+        Event::Applying { .. } => String::new(),
         Event::ComponentStarted { component, objects } => {
             format!("{component}: applying {objects} objects")
         }
@@ -172,6 +174,7 @@ pub fn describe(event: &Event) -> String {
             component,
             objects,
             retained,
+            left_alone,
         } => {
             let mut s = format!(
                 "{component}: pruned {} objects it no longer renders",
@@ -184,6 +187,9 @@ pub fn describe(event: &Event) -> String {
                 s.push_str(&format!(
                     "\n  kept {o} (pass --delete-crds / --delete-volumes to delete)"
                 ));
+            }
+            for why in left_alone {
+                s.push_str(&format!("\n  {why}"));
             }
             s
         }

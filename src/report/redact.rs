@@ -34,6 +34,39 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// Redacts every string inside a JSON value in place. Done on the strings rather than on
+/// the serialised text because JSON escaping would hide a value containing `"` or `\\`.
+pub fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            let clean = redact(s);
+            if clean != *s {
+                *s = clean;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// Standard error, with every registered value redacted: the writer behind log lines, which
+/// may quote an API server's message verbatim. tracing's formatter hands over one whole
+/// line per write, so a value is never split across two calls.
+pub struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = redact(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +78,15 @@ mod tests {
             redact("token=s3cr3t-value; abc stays"),
             "token=***; abc stays"
         );
+    }
+
+    #[test]
+    fn json_strings_are_redacted_wherever_they_nest() {
+        register(["quote\"d-secret".to_string()]);
+        let mut v = serde_json::json!({"error": "bad value quote\"d-secret", "list": ["x quote\"d-secret"]});
+        redact_json(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("d-secret"), "{text}");
+        assert_eq!(v["list"][0], "x ***");
     }
 }

@@ -71,6 +71,14 @@ impl Sink for TerminalSink {
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar.set_message(format!("applying {objects} objects"));
             }
+            Event::Applying {
+                component,
+                applied,
+                total,
+            } => {
+                self.bar(component)
+                    .set_message(format!("applying {applied}/{total}"));
+            }
             Event::ObjectsApplied { component, .. } => {
                 let text = describe(event);
                 let text = text

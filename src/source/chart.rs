@@ -126,13 +126,11 @@ pub async fn download(
     digest: Option<&str>,
 ) -> Result<ChartArtifact, SourceError> {
     let archive = fetcher.fetch(url, digest).await?;
-    let head = std::fs::read(&archive.path)
-        .map(|b| b.get(..2).map(<[u8]>::to_vec).unwrap_or_default())
-        .unwrap_or_default();
-    if head != [0x1f, 0x8b] {
+    let bytes = std::fs::read(&archive.path).unwrap_or_default();
+    if let Err(message) = check_archive(&bytes) {
         return Err(SourceError::Invalid {
             url: url.to_string(),
-            message: "not a chart archive (expected a gzip file; got an error page, or a truncated download?)".into(),
+            message,
         });
     }
     Ok(ChartArtifact {
@@ -147,9 +145,61 @@ pub async fn download(
     })
 }
 
+/// Checks that `bytes` is a whole gzip-compressed tar archive. A repository without digests
+/// in its index gives no other way to notice a truncated or substituted download, and helm
+/// would otherwise fail later with a message that names neither the URL nor the cause.
+fn check_archive(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read;
+    if bytes.get(..2) != Some(&[0x1f, 0x8b][..]) {
+        return Err(
+            "not a chart archive (expected a gzip file; got an error page, or a truncated download?)"
+                .into(),
+        );
+    }
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut tar)
+        .map_err(|e| format!("the chart archive is damaged or truncated ({e})"))?;
+    // A tar header's magic sits at offset 257: "ustar".
+    if tar.get(257..262) != Some(&b"ustar"[..]) {
+        return Err("the chart archive is gzip-compressed but not a tar archive".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn damaged_chart_archives_are_refused() {
+        let mut header = vec![0u8; 512];
+        header[..8].copy_from_slice(b"x/Chart.");
+        header[257..262].copy_from_slice(b"ustar");
+        let mut tar = header.clone();
+        tar.extend(vec![0u8; 4096]);
+        let whole = gzip(&tar);
+        assert_eq!(check_archive(&whole), Ok(()));
+        let truncated = &whole[..whole.len() - 10];
+        assert!(check_archive(truncated).unwrap_err().contains("truncated"));
+        assert!(
+            check_archive(b"<html>")
+                .unwrap_err()
+                .contains("not a chart archive")
+        );
+        assert!(
+            check_archive(&gzip(b"just text"))
+                .unwrap_err()
+                .contains("not a tar")
+        );
+    }
 
     #[test]
     fn relative_chart_urls_resolve_against_the_repository() {

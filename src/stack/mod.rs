@@ -42,6 +42,10 @@ pub struct StackRequest {
     pub set: Vec<String>,
     /// Where to look for `landscape.yaml` when no stack file is named.
     pub working_dir: PathBuf,
+    /// Where the stack file's relative paths (sources, the lock) point, when not beside the
+    /// file: a stack rebuilt from what the cluster recorded is written to a temporary
+    /// directory, while its local sources are still where the user keeps them.
+    pub sources_dir: Option<PathBuf>,
 }
 
 /// A resolved stack: every component with its final values.
@@ -605,7 +609,11 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
             })?;
             let label = path.display().to_string();
             let parsed = parse_stack_file(&label, &text)?;
-            Some((label, parsed, path.parent().map(Path::to_path_buf)))
+            let base_dir = req
+                .sources_dir
+                .clone()
+                .or_else(|| path.parent().map(Path::to_path_buf));
+            Some((label, parsed, base_dir))
         }
         None => None,
     };
@@ -663,7 +671,6 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
     let mut disabled: BTreeSet<String> = BTreeSet::new();
     let mut description = None;
     let mut stack_name = profile_name.clone();
-    let mut stack_name_from_file = false;
     for layer in layers {
         let Layer {
             file,
@@ -682,7 +689,6 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
                 ));
             }
             stack_name = Some(n.value);
-            stack_name_from_file = true;
         }
         for d in &stack.disable {
             let known: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
@@ -767,7 +773,6 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
             .filter(|s| is_dns_label(s))
             .unwrap_or_else(|| "landscape".into()),
     };
-    let _ = stack_name_from_file;
     Ok(Stack {
         name,
         profile: profile_name,
@@ -912,6 +917,7 @@ mod tests {
             values_files: Vec::new(),
             set: Vec::new(),
             working_dir: dir.path().to_path_buf(),
+            sources_dir: None,
         })
         .unwrap();
         let thanos = stack.component("thanos").unwrap();
