@@ -327,6 +327,27 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
     assert!(text.stdout.contains("Critical path: cilium -> thanos-objstore -> kube-prometheus-stack -> cert-manager -> linkerd-identity -> linkerd"));
 }
 
+/// Every object of a profile, rendered with the demo's values (tests/testbed/demo).
+fn render_demo(profile: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let values =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/testbed/demo/{profile}.yaml"));
+    let out = run(landscape(dir.path())
+        .args(["render", "--profile", profile, "-o", "json", "-f"])
+        .arg(&values)
+        .arg("--mirror")
+        .arg(upstream()));
+    assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
+    let rendered: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    rendered
+        .into_iter()
+        .flat_map(|mut c| match c["objects"].take() {
+            Value::Array(objects) => objects,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// Whether a pod spec needs more than the `baseline` Pod Security level allows: host
 /// namespaces, host paths or ports, privileged containers, or capabilities baseline lacks.
 fn needs_host_access(pod: &Value) -> bool {
@@ -376,21 +397,8 @@ fn needs_host_access(pod: &Value) -> bool {
 
 #[test]
 fn large_labels_every_namespace_and_is_privileged_only_where_host_access_is_needed() {
-    let dir = tempfile::tempdir().unwrap();
-    let values = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/demo/large.yaml");
-    let out = run(landscape(dir.path())
-        .args(["render", "--profile", "large", "-o", "json", "-f"])
-        .arg(&values)
-        .arg("--mirror")
-        .arg(upstream()));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let objects: Vec<&Value> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["objects"].as_array().unwrap())
-        .collect();
+    let objects = render_demo("large");
+    let objects: Vec<&Value> = objects.iter().collect();
     let mut levels = std::collections::BTreeMap::new();
     for ns in objects.iter().filter(|o| o["kind"] == "Namespace") {
         let name = ns["metadata"]["name"].as_str().unwrap();
@@ -498,28 +506,13 @@ fn monitored_namespaces(monitor: &Value) -> Option<Vec<String>> {
 #[test]
 fn every_profile_scrapes_every_metrics_port_it_installs() {
     for profile in ["small", "medium", "large"] {
-        let dir = tempfile::tempdir().unwrap();
-        let values = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("tests/testbed/demo/{profile}.yaml"));
-        let out = run(landscape(dir.path())
-            .args(["render", "--profile", profile, "-o", "json", "-f"])
-            .arg(&values)
-            .arg("--mirror")
-            .arg(upstream()));
-        assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
-        let v: Value = serde_json::from_str(&out.stdout).unwrap();
-        let objects: Vec<&Value> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|c| c["objects"].as_array().unwrap())
-            .collect();
+        let objects = render_demo(profile);
         // Cluster-wide monitors (Linkerd's, for the proxies in every pod) pick containers,
         // not namespaces: they do not count here.
         let watched: std::collections::BTreeSet<String> = objects
             .iter()
             .filter(|o| o["kind"] == "ServiceMonitor" || o["kind"] == "PodMonitor")
-            .filter_map(|m| monitored_namespaces(m))
+            .filter_map(monitored_namespaces)
             .flatten()
             .collect();
         let unwatched: Vec<String> = objects

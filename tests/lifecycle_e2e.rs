@@ -118,6 +118,14 @@ fn kubectl_json(tb: &Testbed, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The JSON events of a run of one type.
+fn events_named(run: &Run, event: &str) -> Vec<Value> {
+    run.events()
+        .into_iter()
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
 const PASSWORD: &[&str] = &["--set", "web.password=initial-secret-value-0"];
 
 #[tokio::test]
@@ -318,11 +326,7 @@ async fn removed_objects_show_as_deletions_and_are_pruned() {
         .landscape(&[&["up", "-o", "json"][..], &set[..]].concat())
         .await;
     assert_eq!(up.code, 0, "{up:?}");
-    let pruned: Vec<Value> = up
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "pruned")
-        .collect();
+    let pruned = events_named(&up, "pruned");
     assert_eq!(pruned.len(), 1, "{up:?}");
     assert_eq!(pruned[0]["objects"][0]["name"], "web-extra");
     assert!(
@@ -395,23 +399,7 @@ async fn objects_outside_the_inventory_are_never_touched() {
     );
 
     // An object of the same name as one the stack renders is a conflict, not a takeover.
-    assert!(
-        tb.kubectl(&["delete", "configmap", "web-config", "-n", ns])
-            .status
-            .success()
-    );
-    assert!(
-        tb.kubectl(&[
-            "create",
-            "configmap",
-            "web-config",
-            "-n",
-            ns,
-            "--from-literal=mode=theirs"
-        ])
-        .status
-        .success()
-    );
+    replace_configmap(tb, ns, "web-config");
     let conflict = p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await;
     assert_eq!(conflict.code, 4, "{conflict:?}");
     assert!(
@@ -424,7 +412,7 @@ async fn objects_outside_the_inventory_are_never_touched() {
         tb,
         &["get", "configmap", "web-config", "-n", ns, "-o", "json"],
     );
-    assert_eq!(theirs["data"]["mode"], "theirs", "not taken over");
+    assert_eq!(theirs["data"]["owner"], "someone-else", "not taken over");
     let diff = p
         .landscape(&["diff", "-o", "json", PASSWORD[0], PASSWORD[1]])
         .await;
@@ -502,11 +490,7 @@ async fn members_replaced_by_someone_else_are_neither_pruned_nor_removed() {
         ])
         .await;
     assert_eq!(up.code, 0, "{up:?}");
-    let pruned: Vec<Value> = up
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "pruned")
-        .collect();
+    let pruned = events_named(&up, "pruned");
     assert_eq!(pruned.len(), 1, "{up:?}");
     assert_eq!(pruned[0]["objects"], serde_json::json!([]), "{up:?}");
     let why = pruned[0]["left_alone"][0].as_str().unwrap_or_default();
