@@ -529,6 +529,93 @@ async fn members_replaced_by_someone_else_are_neither_pruned_nor_removed() {
 }
 
 #[tokio::test]
+async fn a_namespace_of_someone_elses_is_never_taken_over_even_when_forced() {
+    let tb = testbed();
+    let p = Project::new("ns-theirs", false);
+    let ns = p.stack.as_str();
+    assert!(tb.kubectl(&["create", "namespace", ns]).status.success());
+    let up = p
+        .landscape(&["up", "--force-conflicts", PASSWORD[0], PASSWORD[1]])
+        .await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let namespace = kubectl_json(tb, &["get", "namespace", ns, "-o", "json"]);
+    assert!(
+        namespace["metadata"]["labels"]
+            .get("applyset.kubernetes.io/part-of")
+            .is_none(),
+        "not taken over: {namespace}"
+    );
+    let down = p.landscape(&["down", "--yes"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let after = kubectl_json(tb, &["get", "namespace", ns, "-o", "json"]);
+    assert_eq!(
+        after["metadata"]["uid"], namespace["metadata"]["uid"],
+        "down leaves it"
+    );
+    assert!(after["metadata"].get("deletionTimestamp").is_none());
+}
+
+#[tokio::test]
+async fn a_namespace_left_behind_is_pruned_only_when_nothing_else_is_in_it() {
+    let tb = testbed();
+    let p = Project::new("ns-moved", false);
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+    let old = p.stack.clone();
+    assert!(
+        tb.kubectl(&["create", "configmap", "theirs", "-n", &old])
+            .status
+            .success()
+    );
+    // The component moves to another namespace: the old one is stale.
+    let stack_file = p.path().join("landscape.yaml");
+    let text = std::fs::read_to_string(&stack_file).unwrap();
+    std::fs::write(
+        &stack_file,
+        text.replace(
+            &format!("namespace: {old}\n"),
+            &format!("namespace: {old}-b\n"),
+        ),
+    )
+    .unwrap();
+    let up = p
+        .landscape(&["up", "-o", "json", PASSWORD[0], PASSWORD[1]])
+        .await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pruned = events_named(&up, "pruned");
+    assert_eq!(pruned.len(), 1, "{up:?}");
+    let names: Vec<&str> = pruned[0]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"web") && !names.contains(&old.as_str()),
+        "{names:?}"
+    );
+    assert_eq!(pruned[0]["retained"][0]["name"], old.as_str(), "{up:?}");
+    assert!(
+        pruned[0]["left_alone"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kept, it still holds ConfigMap theirs"),
+        "{up:?}"
+    );
+    let theirs = kubectl_json(
+        tb,
+        &["get", "configmap", "theirs", "-n", &old, "-o", "json"],
+    );
+    assert!(theirs["metadata"].get("deletionTimestamp").is_none());
+    assert!(
+        !tb.kubectl(&["get", "deployment", "web", "-n", &old])
+            .status
+            .success(),
+        "landscape's own objects there are pruned"
+    );
+    assert_eq!(p.landscape(&["down", "--yes"]).await.code, 0);
+}
+
+#[tokio::test]
 async fn secret_values_appear_in_no_output() {
     let tb = testbed();
     let p = Project::new("secret", false);

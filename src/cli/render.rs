@@ -60,7 +60,7 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                     obj.kind().to_lowercase(),
                     obj.name().replace([':', '/'], "_")
                 ));
-                std::fs::write(&file, landscape::yaml::to_string(&obj.0))?;
+                write_private(&file, &landscape::yaml::to_string(&obj.0))?;
             }
         }
         if global.output == Output::Text {
@@ -94,4 +94,18 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::Success)
+}
+
+/// Writes a rendered object readable by its owner only: with --show-secrets it may hold
+/// Secret values.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }

@@ -208,11 +208,16 @@ async fn classify(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<Foun
     let Some(live) = live else {
         return Ok(Found::Ours(None));
     };
-    if ctx.owns(&live).await || ctx.opts.force_conflicts {
+    if ctx.owns(&live).await {
         return Ok(Found::Ours(Some(live)));
     }
+    // A namespace someone else made is used, never taken over — not even with
+    // --force-conflicts: owning it would let `down` delete it with everything in it.
     if obj.is_namespace() {
         return Ok(Found::Adopted(live));
+    }
+    if ctx.opts.force_conflicts {
+        return Ok(Found::Ours(Some(live)));
     }
     Err(ApplyFailure::Conflict {
         object: obj.key(),

@@ -505,34 +505,57 @@ struct Pruning {
     left_alone: Vec<String>,
 }
 
-/// Deletes stale members — those that still carry the stack's ApplySet label.
+/// Deletes stale members — those that still carry the stack's ApplySet label — and then
+/// the stale namespaces that hold nothing else: deleting a namespace deletes everything in
+/// it, others' objects and kept volumes too.
 async fn prune(
     cluster: &Cluster,
     stack: &str,
     stale: &[ObjectKey],
     opts: &RunOptions,
 ) -> Result<Pruning, ClusterError> {
-    let (retained, delete): (Vec<_>, Vec<_>) = stale
+    let (mut retained, delete): (Vec<_>, Vec<_>) = stale
         .iter()
         .cloned()
         .partition(|k| remove::is_retained(k, opts.delete_crds, opts.delete_volumes));
+    let (namespaces, mut delete): (Vec<_>, Vec<_>) =
+        delete.into_iter().partition(ObjectKey::is_namespace);
     let applyset = inventory::applyset_id(stack);
-    let removal = remove::delete_objects(
-        cluster,
-        delete.clone(),
-        remove::Owner::ApplySet(&applyset),
-        Instant::now(),
-        false,
-    )
-    .await?;
+    let owner = remove::Owner::ApplySet(&applyset);
+    let mut removal =
+        remove::delete_objects(cluster, delete.clone(), owner, Instant::now(), false).await?;
+    let mut left_alone = Vec::new();
+    let mut empty = Vec::new();
+    for ns in namespaces {
+        let (foreign, claims) = remove::foreign_objects_in(cluster, &ns.name, &[]).await?;
+        let others: Vec<String> = foreign
+            .into_iter()
+            .chain(
+                claims
+                    .iter()
+                    .map(|c| format!("PersistentVolumeClaim {}", c.name)),
+            )
+            .collect();
+        if others.is_empty() {
+            empty.push(ns);
+        } else {
+            left_alone.push(format!("{ns}: kept, it still holds {}", others.join(", ")));
+            retained.push(ns);
+        }
+    }
+    let namespaces_removal =
+        remove::delete_objects(cluster, empty.clone(), owner, Instant::now(), false).await?;
+    removal.left_alone.extend(namespaces_removal.left_alone);
+    delete.extend(empty);
     let pruned = delete
         .into_iter()
         .filter(|k| !removal.left_alone.iter().any(|(l, _)| l == k))
         .collect();
+    left_alone.extend(removal.left_alone.into_iter().map(|(_, why)| why));
     Ok(Pruning {
         pruned,
         retained,
-        left_alone: removal.left_alone.into_iter().map(|(_, why)| why).collect(),
+        left_alone,
     })
 }
 

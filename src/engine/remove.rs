@@ -135,14 +135,12 @@ async fn delete_one(
     key: &ObjectKey,
     owner: Owner<'_>,
 ) -> Result<Option<String>, ClusterError> {
-    let Owner::ApplySet(id) = owner else {
-        cluster.delete(key).await?;
-        return Ok(None);
-    };
     let Some(live) = cluster.get_key(key).await? else {
         return Ok(None);
     };
-    if live.label(labels::APPLYSET_PART_OF) != Some(id) {
+    if let Owner::ApplySet(id) = owner
+        && live.label(labels::APPLYSET_PART_OF) != Some(id)
+    {
         return Ok(Some(format!(
             "{key}: no longer landscape's (now written by {}); left alone",
             managers(&live)
@@ -288,12 +286,17 @@ pub async fn down(
         .collect();
 
     // The StatefulSets' volume claims are created by Kubernetes, not landscape; they are
-    // recognised by name (`<template>-<statefulset>-<ordinal>`) when their namespace goes.
-    let stateful_sets: Vec<(String, String)> = members
+    // recognised by name (`<template>-<statefulset>-<ordinal>`) when their namespace goes,
+    // so the templates are read now, while the StatefulSets still exist.
+    let mut claim_sources = Vec::new();
+    for (_, k) in members
         .iter()
         .filter(|(_, k)| k.group == "apps" && k.kind == "StatefulSet")
-        .filter_map(|(_, k)| Some((k.namespace.clone()?, k.name.clone())))
-        .collect();
+    {
+        if let (Some(namespace), Some(live)) = (&k.namespace, cluster.get_key(k).await?) {
+            claim_sources.push(ClaimSource::of(namespace, &live));
+        }
+    }
 
     // 1. Every webhook configuration of the stack, before anything they could intercept.
     let webhooks: Vec<ObjectKey> = members
@@ -391,7 +394,7 @@ pub async fn down(
     // but landscape's (now deleted) objects go.
     let mut occupied = Vec::new();
     for ns in &delete_ns {
-        let (foreign, claims) = foreign_objects_in(cluster, &ns.name, &stateful_sets).await?;
+        let (foreign, claims) = foreign_objects_in(cluster, &ns.name, &claim_sources).await?;
         if opts.delete_volumes && !claims.is_empty() {
             // The volumes of landscape's StatefulSets, which the user asked to delete.
             delete_objects(cluster, claims, Owner::Made, deadline, true)
@@ -447,11 +450,12 @@ pub async fn down(
 /// Objects in a namespace that are not landscape's and would die with it — everything
 /// except what Kubernetes puts in every namespace (the root CA ConfigMap, the default
 /// ServiceAccount), events, and objects owned by other objects (garbage collected with
-/// their owners).
-async fn foreign_objects_in(
+/// their owners). A kind that cannot be listed for another reason than not being
+/// listable at all counts as foreign: what cannot be seen may not be deleted.
+pub(crate) async fn foreign_objects_in(
     cluster: &Cluster,
     namespace: &str,
-    stateful_sets: &[(String, String)],
+    claim_sources: &[ClaimSource],
 ) -> Result<(Vec<String>, Vec<ObjectKey>), ClusterError> {
     let mut found = Vec::new();
     let mut claims = Vec::new();
@@ -467,8 +471,14 @@ async fn foreign_objects_in(
         ) {
             continue;
         }
-        let Ok(items) = cluster.list(&api_version, &kind, Some(namespace), "").await else {
-            continue; // not listable (a review kind, an aggregated API that is down)
+        let items = match cluster.list(&api_version, &kind, Some(namespace), "").await {
+            Ok(items) => items,
+            // Not listable: a review kind, or a kind without a list verb.
+            Err(e) if matches!(e.code(), 404 | 405) => continue,
+            Err(e) => {
+                found.push(format!("{kind} (cannot be listed: {e})"));
+                continue;
+            }
         };
         for o in items {
             let automatic = matches!(
@@ -482,7 +492,9 @@ async fn foreign_objects_in(
             if automatic || owned_by_another || o.is_terminating() {
                 continue;
             }
-            if kind == "PersistentVolumeClaim" && is_claim_of(o.name(), namespace, stateful_sets) {
+            if kind == "PersistentVolumeClaim"
+                && claim_sources.iter().any(|c| c.made(namespace, o.name()))
+            {
                 claims.push(o.key());
             } else {
                 found.push(format!("{kind} {}", o.name()));
@@ -492,14 +504,39 @@ async fn foreign_objects_in(
     Ok((found, claims))
 }
 
-/// `data-thanos-store-0` is a claim of the StatefulSet `thanos-store`.
-fn is_claim_of(claim: &str, namespace: &str, stateful_sets: &[(String, String)]) -> bool {
-    stateful_sets.iter().any(|(ns, sts)| {
-        ns == namespace
-            && claim.rsplit_once('-').is_some_and(|(rest, ordinal)| {
-                ordinal.chars().all(|c| c.is_ascii_digit()) && rest.ends_with(&format!("-{sts}"))
+/// A StatefulSet of landscape's, with the names of its volume claim templates: Kubernetes
+/// names the claims it makes from them `<template>-<statefulset>-<ordinal>`.
+pub(crate) struct ClaimSource {
+    namespace: String,
+    statefulset: String,
+    templates: Vec<String>,
+}
+
+impl ClaimSource {
+    fn of(namespace: &str, statefulset: &Object) -> ClaimSource {
+        let templates = statefulset
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.pointer("/metadata/name").and_then(|n| n.as_str()))
+            .map(str::to_string)
+            .collect();
+        ClaimSource {
+            namespace: namespace.to_string(),
+            statefulset: statefulset.name().to_string(),
+            templates,
+        }
+    }
+
+    /// Whether the claim `name` in `namespace` was made from this StatefulSet's templates.
+    fn made(&self, namespace: &str, name: &str) -> bool {
+        namespace == self.namespace
+            && self.templates.iter().any(|t| {
+                name.strip_prefix(&format!("{t}-{}-", self.statefulset))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             })
-    })
+    }
 }
 
 #[cfg(test)]
@@ -507,12 +544,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statefulset_claims_are_recognised_by_name() {
-        let sets = [("thanos".to_string(), "thanos-store".to_string())];
-        assert!(is_claim_of("data-thanos-store-0", "thanos", &sets));
-        assert!(!is_claim_of("data-thanos-store-0", "other", &sets));
-        assert!(!is_claim_of("data-thanos-store", "thanos", &sets));
-        assert!(!is_claim_of("backup-claim", "thanos", &sets));
+    fn statefulset_claims_are_recognised_by_their_templates() {
+        let sts = Object(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "store", "namespace": "thanos"},
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
+        }));
+        let source = ClaimSource::of("thanos", &sts);
+        assert!(source.made("thanos", "data-store-0"));
+        assert!(source.made("thanos", "data-store-12"));
+        assert!(!source.made("other", "data-store-0"));
+        assert!(
+            !source.made("thanos", "data-thanos-store-0"),
+            "another StatefulSet's"
+        );
+        assert!(!source.made("thanos", "data-store"));
+        assert!(
+            !source.made("thanos", "backup-store-0"),
+            "not one of its templates"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::{self, Health, HealthOptions};
 use crate::object::{Object, ObjectKey};
+use crate::report::NotReady;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ComponentStatus {
@@ -22,8 +23,9 @@ pub struct ComponentStatus {
     pub reason: Option<String>,
     pub objects: usize,
     pub last_applied: String,
+    /// Every object that is not ready, in the shape of the `up` events' `not_ready`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_ready: Vec<(ObjectKey, String)>,
+    pub not_ready: Vec<NotReady>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -81,21 +83,25 @@ pub async fn status(
         }
         let (statuses, extra) =
             gate::assess_live(cluster, pairs, &record.readiness, record.cni, opts).await?;
-        let mut not_ready: Vec<(ObjectKey, String)> = statuses
+        let not_ready_object = |object: ObjectKey, reason: String| NotReady {
+            object,
+            reason,
+            events: Vec::new(),
+            pods: Vec::new(),
+        };
+        let mut not_ready: Vec<NotReady> = statuses
             .iter()
             .filter(|(_, h)| !h.is_ready())
-            .map(|(o, h)| (o.key(), h.reason().to_string()))
+            .map(|(o, h)| not_ready_object(o.key(), h.reason().to_string()))
             .collect();
         if let Some(reason) = extra {
-            not_ready.push((
-                ObjectKey {
-                    group: String::new(),
-                    kind: "Node".into(),
-                    namespace: None,
-                    name: "(all nodes)".into(),
-                },
-                reason,
-            ));
+            let nodes = ObjectKey {
+                group: String::new(),
+                kind: "Node".into(),
+                namespace: None,
+                name: "(all nodes)".into(),
+            };
+            not_ready.push(not_ready_object(nodes, reason));
         }
         let failed = statuses.iter().any(|(_, h)| matches!(h, Health::Failed(_)));
         let health = if not_ready.is_empty() {
@@ -109,7 +115,9 @@ pub async fn status(
             name,
             version: record.version.clone(),
             health: health.into(),
-            reason: not_ready.first().map(|(k, r)| format!("{k}: {r}")),
+            reason: not_ready
+                .first()
+                .map(|n| format!("{}: {}", n.object, n.reason)),
             objects: keys.len(),
             last_applied: record.last_applied.clone(),
             not_ready,

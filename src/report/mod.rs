@@ -183,7 +183,8 @@ pub fn describe(event: &Event) -> String {
             for o in objects {
                 s.push_str(&format!("\n  deleted {o}"));
             }
-            for o in retained {
+            // A kept namespace is explained among `left_alone`.
+            for o in retained.iter().filter(|o| !o.is_namespace()) {
                 s.push_str(&format!(
                     "\n  kept {o} (pass --delete-crds / --delete-volumes to delete)"
                 ));

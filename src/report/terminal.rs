@@ -85,13 +85,14 @@ impl Sink for TerminalSink {
                     .strip_prefix(&format!("{component}: "))
                     .unwrap_or(&text)
                     .to_string();
-                self.bar(component).set_message(text);
+                self.bar(component)
+                    .set_message(super::redact::redact(&text));
             }
             Event::Waiting {
                 component, reason, ..
             } => {
                 self.bar(component)
-                    .set_message(format!("waiting: {reason}"));
+                    .set_message(super::redact::redact(&format!("waiting: {reason}")));
             }
             Event::Healthy {
                 component,

@@ -47,14 +47,15 @@ impl Mirror {
         Ok(Mirror::Dir(path))
     }
 
-    /// Where the mirror holds `url`: an URL for HTTP mirrors, a path for directories.
+    /// Where the mirror holds `url`: an URL for HTTP mirrors, a path for directories (never
+    /// outside the directory: a URL with `..` or an empty segment has no place there).
     pub fn locate(&self, url: &str) -> Option<Location> {
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))?;
         Some(match self {
             Mirror::Http(base) => Location::Http(format!("{base}/{rest}")),
-            Mirror::Dir(dir) => Location::File(dir.join(rest)),
+            Mirror::Dir(dir) => Location::File(super::bundle::mirror_path(dir, url)?),
         })
     }
 
@@ -165,7 +166,8 @@ impl Fetcher {
         let location = match &self.opts.mirror {
             Some(m) => m.locate(url).ok_or_else(|| SourceError::Invalid {
                 url: url.to_string(),
-                message: "only http(s) URLs can be mirrored".into(),
+                message: "only http(s) URLs without `..` or empty path segments can be mirrored"
+                    .into(),
             })?,
             None => Location::Http(url.to_string()),
         };
@@ -213,8 +215,17 @@ impl Fetcher {
             }
             None => return None,
         };
+        // Digests come from indexes and locks, files from disk: neither is trusted to be a
+        // plain file name, or to be unchanged since it was written.
+        if !super::is_sha256(&sha) {
+            return None;
+        }
         let path = self.objects_dir().join(&sha);
-        let size = std::fs::metadata(&path).ok()?.len();
+        let bytes = std::fs::read(&path).ok()?;
+        if super::sha256_hex(&bytes) != sha {
+            return None;
+        }
+        let size = bytes.len() as u64;
         Some(Artifact {
             url: url.to_string(),
             fetched_from: format!("cache {}", path.display()),
@@ -402,6 +413,8 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let m = Mirror::parse(&format!("file://{}", dir.path().display())).unwrap();
+        assert_eq!(m.locate("https://h/../../etc/passwd"), None);
+        assert_eq!(m.locate("https:///etc/passwd"), None);
         assert_eq!(
             m.locate("https://h/p"),
             Some(Location::File(dir.path().join("h/p")))
