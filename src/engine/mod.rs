@@ -17,13 +17,14 @@ use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 pub use apply::{Change, foreign_owner};
+use remove::Pruning;
 pub use remove::{DownOptions, DownReport, down, is_retained};
 pub use status::{ComponentStatus, StackStatus, status};
 
 use crate::cluster::inventory::{self, Inputs, Inventory};
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::HealthOptions;
-use crate::object::{Object, ObjectKey};
+use crate::object::Object;
 use crate::plan::Plan;
 use crate::render::RenderedComponent;
 use crate::report::{
@@ -398,7 +399,14 @@ pub async fn up(
                 pruned,
                 retained,
                 left_alone,
-            } = prune(cluster, &previous.stack, &stale, opts).await?;
+            } = remove::prune(
+                cluster,
+                &previous.stack,
+                &stale,
+                opts.delete_crds,
+                opts.delete_volumes,
+            )
+            .await?;
             inv.components.remove(&name);
             inv.retained.extend(retained.iter().map(|k| k.to_id()));
             sink.emit(&Event::Pruned {
@@ -496,69 +504,6 @@ pub async fn up(
     }
 }
 
-/// What pruning did with a component's stale members.
-struct Pruning {
-    pruned: Vec<ObjectKey>,
-    /// Kept on purpose (CRDs, volumes).
-    retained: Vec<ObjectKey>,
-    /// No longer landscape's (someone replaced them), with why; not deleted.
-    left_alone: Vec<String>,
-}
-
-/// Deletes stale members — those that still carry the stack's ApplySet label — and then
-/// the stale namespaces that hold nothing else: deleting a namespace deletes everything in
-/// it, others' objects and kept volumes too.
-async fn prune(
-    cluster: &Cluster,
-    stack: &str,
-    stale: &[ObjectKey],
-    opts: &RunOptions,
-) -> Result<Pruning, ClusterError> {
-    let (mut retained, delete): (Vec<_>, Vec<_>) = stale
-        .iter()
-        .cloned()
-        .partition(|k| remove::is_retained(k, opts.delete_crds, opts.delete_volumes));
-    let (namespaces, mut delete): (Vec<_>, Vec<_>) =
-        delete.into_iter().partition(ObjectKey::is_namespace);
-    let applyset = inventory::applyset_id(stack);
-    let owner = remove::Owner::ApplySet(&applyset);
-    let mut removal =
-        remove::delete_objects(cluster, delete.clone(), owner, Instant::now(), false).await?;
-    let mut left_alone = Vec::new();
-    let mut empty = Vec::new();
-    for ns in namespaces {
-        let (foreign, claims) = remove::foreign_objects_in(cluster, &ns.name, &[]).await?;
-        let others: Vec<String> = foreign
-            .into_iter()
-            .chain(
-                claims
-                    .iter()
-                    .map(|c| format!("PersistentVolumeClaim {}", c.name)),
-            )
-            .collect();
-        if others.is_empty() {
-            empty.push(ns);
-        } else {
-            left_alone.push(format!("{ns}: kept, it still holds {}", others.join(", ")));
-            retained.push(ns);
-        }
-    }
-    let namespaces_removal =
-        remove::delete_objects(cluster, empty.clone(), owner, Instant::now(), false).await?;
-    removal.left_alone.extend(namespaces_removal.left_alone);
-    delete.extend(empty);
-    let pruned = delete
-        .into_iter()
-        .filter(|k| !removal.left_alone.iter().any(|(l, _)| l == k))
-        .collect();
-    left_alone.extend(removal.left_alone.into_iter().map(|(_, why)| why));
-    Ok(Pruning {
-        pruned,
-        retained,
-        left_alone,
-    })
-}
-
 /// Apply, then gate, then prune one component.
 async fn run_component(
     ctx: &Ctx<'_>,
@@ -627,7 +572,8 @@ async fn run_component(
             .collect();
         if !stale.is_empty() {
             let stack = ctx.inventory.lock().await.stack.clone();
-            match prune(ctx.cluster, &stack, &stale, ctx.opts).await {
+            let (crds, volumes) = (ctx.opts.delete_crds, ctx.opts.delete_volumes);
+            match remove::prune(ctx.cluster, &stack, &stale, crds, volumes).await {
                 Ok(Pruning {
                     pruned,
                     retained,

@@ -159,6 +159,63 @@ async fn delete_one(
     }
 }
 
+/// What pruning did with a component's stale members.
+pub(crate) struct Pruning {
+    pub pruned: Vec<ObjectKey>,
+    /// Kept on purpose: CRDs, volumes, and namespaces that still hold other objects.
+    pub retained: Vec<ObjectKey>,
+    /// Why what was kept or not deleted was left: replaced by someone else, or a namespace
+    /// that still holds other objects.
+    pub left_alone: Vec<String>,
+}
+
+/// Deletes stale members — those that still carry the stack's ApplySet label — and then
+/// the stale namespaces that hold nothing else: deleting a namespace deletes everything in
+/// it, others' objects and kept volumes too.
+pub(crate) async fn prune(
+    cluster: &Cluster,
+    stack: &str,
+    stale: &[ObjectKey],
+    delete_crds: bool,
+    delete_volumes: bool,
+) -> Result<Pruning, ClusterError> {
+    let (mut retained, delete): (Vec<_>, Vec<_>) = stale
+        .iter()
+        .cloned()
+        .partition(|k| is_retained(k, delete_crds, delete_volumes));
+    let (namespaces, mut delete): (Vec<_>, Vec<_>) =
+        delete.into_iter().partition(ObjectKey::is_namespace);
+    let applyset = crate::cluster::inventory::applyset_id(stack);
+    let owner = Owner::ApplySet(&applyset);
+    let mut removal = delete_objects(cluster, delete.clone(), owner, Instant::now(), false).await?;
+    let mut left_alone = Vec::new();
+    let mut empty = Vec::new();
+    for ns in namespaces {
+        // No claim sources: any volume claim left there is a reason to keep it.
+        let (others, _) = foreign_objects_in(cluster, &ns.name, &[]).await?;
+        if others.is_empty() {
+            empty.push(ns);
+        } else {
+            left_alone.push(format!("{ns}: kept, it still holds {}", others.join(", ")));
+            retained.push(ns);
+        }
+    }
+    let namespaces_removal =
+        delete_objects(cluster, empty.clone(), owner, Instant::now(), false).await?;
+    removal.left_alone.extend(namespaces_removal.left_alone);
+    delete.extend(empty);
+    let pruned = delete
+        .into_iter()
+        .filter(|k| !removal.left_alone.iter().any(|(l, _)| l == k))
+        .collect();
+    left_alone.extend(removal.left_alone.into_iter().map(|(_, why)| why));
+    Ok(Pruning {
+        pruned,
+        retained,
+        left_alone,
+    })
+}
+
 /// Splits a batch of ClusterRoles into the aggregated ones (those with an
 /// `aggregationRule`) and the rest, in that order; other batches stay whole.
 ///
@@ -452,7 +509,7 @@ pub async fn down(
 /// ServiceAccount), events, and objects owned by other objects (garbage collected with
 /// their owners). A kind that cannot be listed for another reason than not being
 /// listable at all counts as foreign: what cannot be seen may not be deleted.
-pub(crate) async fn foreign_objects_in(
+async fn foreign_objects_in(
     cluster: &Cluster,
     namespace: &str,
     claim_sources: &[ClaimSource],
@@ -506,7 +563,7 @@ pub(crate) async fn foreign_objects_in(
 
 /// A StatefulSet of landscape's, with the names of its volume claim templates: Kubernetes
 /// names the claims it makes from them `<template>-<statefulset>-<ordinal>`.
-pub(crate) struct ClaimSource {
+struct ClaimSource {
     namespace: String,
     statefulset: String,
     templates: Vec<String>,
