@@ -126,6 +126,13 @@ fn events_named(run: &Run, event: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Whether the namespaced object `kind/name` exists.
+fn exists(tb: &Testbed, kind: &str, name: &str, namespace: &str) -> bool {
+    tb.kubectl(&["get", kind, name, "-n", namespace])
+        .status
+        .success()
+}
+
 const PASSWORD: &[&str] = &["--set", "web.password=initial-secret-value-0"];
 
 #[tokio::test]
@@ -304,11 +311,7 @@ async fn removed_objects_show_as_deletions_and_are_pruned() {
     let p = Project::new("prune", false);
     assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
     let ns = p.stack.as_str();
-    assert!(
-        tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
-            .status
-            .success()
-    );
+    assert!(exists(tb, "configmap", "web-extra", ns));
 
     // The stack no longer renders web-extra.
     let set = ["--set", "web.extra=false", PASSWORD[0], PASSWORD[1]];
@@ -330,9 +333,7 @@ async fn removed_objects_show_as_deletions_and_are_pruned() {
     assert_eq!(pruned.len(), 1, "{up:?}");
     assert_eq!(pruned[0]["objects"][0]["name"], "web-extra");
     assert!(
-        !tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
-            .status
-            .success(),
+        !exists(tb, "configmap", "web-extra", ns),
         "web-extra is gone"
     );
     assert_eq!(
@@ -354,9 +355,7 @@ async fn removed_objects_show_as_deletions_and_are_pruned() {
         .await;
     assert_eq!(keep.code, 0, "{keep:?}");
     assert!(
-        tb.kubectl(&["get", "configmap", "web-extra", "-n", ns])
-            .status
-            .success(),
+        exists(tb, "configmap", "web-extra", ns),
         "kept with --prune=false"
     );
 }
@@ -441,9 +440,7 @@ async fn objects_outside_the_inventory_are_never_touched() {
     );
     assert_eq!(still["data"]["owner"], "someone-else");
     assert!(
-        !tb.kubectl(&["get", "deployment", "web", "-n", ns])
-            .status
-            .success(),
+        !exists(tb, "deployment", "web", ns),
         "its own objects are gone"
     );
 }
@@ -521,9 +518,7 @@ async fn members_replaced_by_someone_else_are_neither_pruned_nor_removed() {
         );
     }
     assert!(
-        !tb.kubectl(&["get", "deployment", "web", "-n", ns])
-            .status
-            .success(),
+        !exists(tb, "deployment", "web", ns),
         "landscape's own objects are gone"
     );
 }
@@ -607,9 +602,7 @@ async fn a_namespace_left_behind_is_pruned_only_when_nothing_else_is_in_it() {
     );
     assert!(theirs["metadata"].get("deletionTimestamp").is_none());
     assert!(
-        !tb.kubectl(&["get", "deployment", "web", "-n", &old])
-            .status
-            .success(),
+        !exists(tb, "deployment", "web", &old),
         "landscape's own objects there are pruned"
     );
     assert_eq!(p.landscape(&["down", "--yes"]).await.code, 0);

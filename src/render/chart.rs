@@ -198,9 +198,7 @@ pub fn render_all(
     if jobs.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let mut needing: Vec<String> = jobs.iter().map(|j| j.component.name.clone()).collect();
-    needing.dedup();
-    let binary = HelmBinary::locate(&needing)?;
+    let binary = HelmBinary::locate(&components_of(jobs.iter()))?;
     let mut rendered = BTreeMap::new();
     let mut pending = Vec::new();
     for job in &jobs {
@@ -215,12 +213,7 @@ pub fn render_all(
     if pending.is_empty() {
         return Ok(rendered);
     }
-    let mut needing: Vec<String> = pending
-        .iter()
-        .map(|(j, _)| j.component.name.clone())
-        .collect();
-    needing.dedup();
-    let helm = Helm::start(&binary, needing)?;
+    let helm = Helm::start(&binary, components_of(pending.iter().map(|(job, _)| *job)))?;
     let results: Vec<Result<_, ChartError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = pending
             .iter()
@@ -243,6 +236,13 @@ pub fn render_all(
         rendered.insert(key, text);
     }
     Ok(rendered)
+}
+
+/// The components the jobs render for, each once, for messages about helm.
+fn components_of<'a>(jobs: impl Iterator<Item = &'a Job<'a>>) -> Vec<String> {
+    let mut names: Vec<String> = jobs.map(|j| j.component.name.clone()).collect();
+    names.dedup();
+    names
 }
 
 fn job_key(job: &Job) -> (String, String) {
