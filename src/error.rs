@@ -1,8 +1,10 @@
 //! Typed errors of the library and the exit codes they map to.
 //!
-//! Every failure a user can meet falls into one of four classes, and each class has one
-//! exit code (docs/cli.md), so a CI pipeline can tell "fix your input" from "the cluster is
-//! down" from "a component did not become healthy" without parsing messages.
+//! Every failure a user can meet falls into a class, and each class has one exit code
+//! (docs/cli.md), so a CI pipeline can tell "fix your input" from "the cluster is down"
+//! from "a component did not become healthy" without parsing messages.
+
+use std::path::PathBuf;
 
 use crate::{cluster, engine, plan, render, source, stack};
 
@@ -17,10 +19,16 @@ pub enum ExitCode {
     InvalidInput = 2,
     /// A health gate failed or timed out.
     GateFailed = 3,
-    /// The cluster could not be reached or an API call failed.
+    /// The cluster could not be reached, an API call failed, or the stack is locked.
     Cluster = 4,
     /// An artifact could not be downloaded, parsed or verified.
     Artifact = 5,
+    /// landscape could not do its own part: a file it had to write, or an internal error.
+    Local = 7,
+    /// Interrupted by SIGINT (128 + 2), after recording what was done.
+    Interrupted = 130,
+    /// Terminated by SIGTERM (128 + 15), after recording what was done.
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -43,20 +51,53 @@ pub enum Error {
     #[error(transparent)]
     Cluster(#[from] cluster::ClusterError),
     #[error(transparent)]
-    Run(#[from] engine::RunError),
+    Run(Box<engine::RunError>),
     /// Wrong use of the command line that clap cannot catch (conflicting inputs, …).
     #[error("{0}")]
     Usage(String),
+    /// A stack a command names is not installed in the cluster.
+    #[error("{}", not_installed(.0))]
+    NotInstalled(String),
+    /// A file landscape had to write (or a directory it had to create).
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<engine::RunError> for Error {
+    fn from(e: engine::RunError) -> Self {
+        Error::Run(Box::new(e))
+    }
+}
+
+/// The one message for a stack that is not installed, whatever the command.
+pub fn not_installed(stack: &str) -> String {
+    format!(
+        "stack `{stack}` is not installed in this cluster (hint: `landscape status` lists the installed stacks)"
+    )
 }
 
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Stack(_) | Error::Plan(_) | Error::Usage(_) => ExitCode::InvalidInput,
+            Error::Stack(_) | Error::Plan(_) | Error::Usage(_) | Error::NotInstalled(_) => {
+                ExitCode::InvalidInput
+            }
             Error::Render(e) => e.exit_code(),
             Error::Source(e) => e.exit_code(),
             Error::Cluster(_) => ExitCode::Cluster,
             Error::Run(e) => e.exit_code(),
+            Error::Write { .. } => ExitCode::Local,
+        }
+    }
+
+    /// A write error naming its path.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            source,
         }
     }
 }

@@ -1,30 +1,79 @@
 //! The `landscape` binary: parse the command line, run, map the outcome to an exit code.
+//!
+//! Signals: the first SIGINT or SIGTERM asks a run that writes (`up`, `down`) to stop
+//! cleanly — it starts nothing new, records what it did and exits 130 or 143; before such
+//! a run has started, or on a second signal, the process exits at once with that code,
+//! after removing its temporary files.
 
 mod cli;
 
+use std::time::Duration;
+
 use clap::Parser;
+
+use landscape::ExitCode;
+use landscape::cancel::{Cancel, StopReason};
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("the async runtime starts");
-    let code = match runtime.block_on(cli::run(cli)) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!(
-                "error: {}",
-                landscape::report::redact::redact(&one_line(&err))
-            );
-            err.downcast_ref::<landscape::Error>().map_or(
-                landscape::ExitCode::InvalidInput,
-                landscape::Error::exit_code,
-            )
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(ExitCode::Local.code() as u8);
         }
     };
+    let cancel = Cancel::new();
+    let code = runtime.block_on(async {
+        watch_signals(cancel.clone());
+        match cli::run(cli, cancel).await {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!(
+                    "error: {}",
+                    landscape::report::redact::redact(&one_line(&err))
+                );
+                err.downcast_ref::<landscape::Error>()
+                    .map_or(ExitCode::Local, landscape::Error::exit_code)
+            }
+        }
+    });
+    // A blocked thread (a kubeconfig exec plugin that hangs) must not keep the process.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     std::process::ExitCode::from(code.code() as u8)
+}
+
+/// Listens for SIGINT and SIGTERM for the life of the process.
+fn watch_signals(cancel: Cancel) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            let n = tokio::select! {
+                _ = int.recv() => 2,
+                _ = term.recv() => 15,
+            };
+            if cancel.is_armed() && !cancel.is_cancelled() {
+                eprintln!(
+                    "landscape: {} received: finishing what is in flight, then stopping (send it again to stop at once)",
+                    if n == 2 { "SIGINT" } else { "SIGTERM" }
+                );
+                cancel.cancel(StopReason::Signal(n));
+                continue;
+            }
+            landscape::cleanup::remove_all();
+            std::process::exit(128 + n);
+        }
+    });
 }
 
 /// Errors are reported on one line: the message and its causes, joined.

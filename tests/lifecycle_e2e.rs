@@ -366,7 +366,7 @@ async fn objects_outside_the_inventory_are_never_touched() {
     let p = Project::new("owner", false);
     assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
     let ns = p.stack.as_str();
-    let applyset = landscape::cluster::inventory::applyset_id(&p.stack);
+    let applyset = landscape::inventory::applyset_id(&p.stack);
 
     // An impostor with every one of landscape's labels, made by someone else.
     let impostor = format!(
@@ -614,7 +614,7 @@ async fn secret_values_appear_in_no_output() {
     let p = Project::new("secret", false);
     let old = "old-secret-value-4f1c";
     let new = "new-secret-value-9b2e";
-    let b64 = |s: &str| landscape::render::base64_encode(s.as_bytes());
+    let b64 = |s: &str| landscape::k8s::base64::encode(s.as_bytes());
     let set_old = format!("web.password={old}");
     let set_new = format!("web.password={new}");
     let mut outputs: Vec<(String, Run)> = Vec::new();

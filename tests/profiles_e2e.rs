@@ -12,8 +12,6 @@ mod support;
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-
 use support::{Run, Testbed, operators, run, start_named};
 
 fn demo_values(profile: &str) -> PathBuf {
@@ -114,28 +112,13 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     let status = landscape(&tb, vec!["status".into()]).await;
     assert!(status.stdout.contains("Nothing installed"), "{status:?}");
     // What is kept is recorded as such: only CRDs.
-    let parent = tb.kubectl(&[
-        "get",
-        "secret",
-        "-n",
-        "kube-system",
-        &format!("landscape-{profile}"),
-        "-o",
-        "json",
-    ]);
-    let parent: Value = serde_json::from_slice(&parent.stdout).unwrap();
-    let data = parent["data"]["inventory"].as_str().unwrap();
-    let inventory: Value =
-        serde_json::from_slice(&landscape::cluster::inventory::base64_decode(data).unwrap())
-            .unwrap();
-    assert!(inventory["components"].as_object().unwrap().is_empty());
-    for id in inventory["retained"].as_array().unwrap() {
-        assert!(
-            id.as_str()
-                .unwrap()
-                .starts_with("apiextensions.k8s.io/CustomResourceDefinition/"),
-            "{id}"
-        );
+    let inventory = tb
+        .inventory(profile)
+        .await
+        .expect("kept CRDs keep the inventory");
+    assert!(inventory.components.is_empty());
+    for key in inventory.retained.iter() {
+        assert!(key.is_crd(), "{key}");
     }
 }
 

@@ -20,7 +20,7 @@ fn testbed() -> &'static support::Testbed {
 fn guard(stack: &str, backend: bool) -> String {
     // A real CA (the control plane's own), so the API server goes as far as dialling.
     let ca = std::fs::read(testbed().state_dir.join("pki/ca.crt")).expect("the testbed CA");
-    let ca = landscape::render::base64_encode(&ca);
+    let ca = landscape::k8s::base64::encode(&ca);
     let deployment = if backend {
         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guard\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: guard}}\n  template:\n    metadata: {labels: {app: guard}}\n    spec: {containers: [{name: guard, image: registry.example/guard:1.0}]}\n"
             .to_string()

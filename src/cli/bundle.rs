@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use landscape::ExitCode;
-use landscape::render::Capabilities;
+use landscape::k8s::Capabilities;
 
-use super::{SourceArgs, StackArgs};
+use super::args::{SourceArgs, StackArgs};
 
 #[derive(Debug, Args)]
 pub struct BundleArgs {
@@ -27,10 +27,12 @@ pub struct BundleArgs {
 pub async fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.source.options(Capabilities::default());
     opts.placeholders = true;
-    let prepared = landscape::prepare::prepare(&args.stack.request(), &opts).await?;
+    let loaded = landscape::prepare::load(&args.stack.request())?;
+    let prepared = landscape::prepare::prepare(loaded, &opts).await?;
     let lock = landscape::prepare::lock_of(&prepared);
-    std::fs::create_dir_all(&args.dir)?;
-    let report = landscape::source::bundle::write(&args.dir, &prepared.artifacts, &lock)?;
+    std::fs::create_dir_all(&args.dir).map_err(|e| landscape::Error::write(&args.dir, e))?;
+    let report = landscape::source::bundle::write(&args.dir, &prepared.artifacts, &lock)
+        .map_err(|e| landscape::Error::write(&args.dir, e))?;
     match args.json {
         true => println!(
             "{}",

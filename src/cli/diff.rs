@@ -9,9 +9,14 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::diff::{Action, DiffOptions, StackDiff};
 
-use super::{GlobalArgs, KubeArgs, Output, SourceArgs, StackArgs, installed};
+use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape diff --profile small -f values.yaml
+  landscape diff                       # the stack in landscape.yaml, or the one installed
+  landscape diff -o json --prune=false | jq '.components[].changes[]'")]
 pub struct DiffArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -21,40 +26,48 @@ pub struct DiffArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
-    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
     /// Show what pruning would delete (--prune=false to leave it out, as `up --prune=false`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub prune: bool,
-    /// Include CustomResourceDefinitions in pruning, as `up --delete-crds` would.
-    #[arg(long)]
-    pub delete_crds: bool,
-    /// Include PersistentVolumeClaims in pruning, as `up --delete-volumes` would.
-    #[arg(long)]
-    pub delete_volumes: bool,
     /// Compare as `up --force-conflicts` would apply: objects of others are taken over.
     #[arg(long)]
     pub force_conflicts: bool,
 }
 
 pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    if installed::names_a_stack(&args.stack) {
-        // Input errors come before cluster errors.
-        landscape::prepare::load_complete(&args.stack.request())?;
-    }
-    let cluster = Cluster::connect(&args.kube.cluster_args())
+    // Input errors come before cluster errors: a stack named by the flags is checked first.
+    let named = if args.stack.names_a_stack() {
+        Some(landscape::prepare::load_complete(&args.stack.request())?)
+    } else {
+        None
+    };
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
-    // No stack named: landscape.yaml, else what the last `up` recorded in the cluster.
-    let (request, _recorded) = installed::request_or_recorded(&args.stack, &cluster).await?;
+    let loaded = match named {
+        Some(loaded) => loaded,
+        // No stack named: what the last `up` recorded in the cluster.
+        None => {
+            let (request, recorded) =
+                super::installed::request_or_recorded(&args.stack, &cluster).await?;
+            let loaded = landscape::prepare::load(&request)?;
+            if let Some(inv) = &recorded {
+                landscape::prepare::replay::check_secrets_given_again(&loaded.stack, inv)
+                    .map_err(landscape::Error::from)?;
+            }
+            loaded
+        }
+    };
     let prepared =
-        landscape::prepare::prepare(&request, &args.source.options(cluster.capabilities())).await?;
+        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
     let opts = DiffOptions {
         prune: args.prune,
-        delete_crds: args.delete_crds,
-        delete_volumes: args.delete_volumes,
-        force_conflicts: args.force_conflicts,
+        flags: args.ownership.flags(args.force_conflicts),
     };
     let diff = landscape::diff::diff(&prepared.stack.name, &prepared.rendered, &cluster, &opts)
         .await
@@ -62,9 +75,7 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
         Output::Text => {
-            let color = !global.no_color
-                && std::env::var_os("NO_COLOR").is_none()
-                && std::io::stdout().is_terminal();
+            let color = global.color(std::io::stdout().is_terminal());
             print!("{}", text(&diff, color));
         }
     }
@@ -89,13 +100,22 @@ fn text(diff: &StackDiff, color: bool) -> String {
         sum(|c| c.delete),
         sum(|c| c.unchanged)
     );
+    for (n, what) in [
+        (sum(|c| c.adopt), "to take over"),
+        (sum(|c| c.release), "to release"),
+        (sum(|c| c.keep), "kept"),
+    ] {
+        if n > 0 {
+            out.push_str(&format!(", {n} {what}"));
+        }
+    }
     let problems = sum(|c| c.conflicts + c.errors);
     if problems > 0 {
         out.push_str(&format!(", {problems} that up would refuse or fail"));
     }
     out.push('\n');
     for c in &diff.components {
-        if c.changes.is_empty() {
+        if !c.changes.iter().any(|ch| ch.action.is_change()) && c.keep == 0 {
             out.push_str(&format!(
                 "\n{}: no changes ({} unchanged)\n",
                 c.name, c.unchanged
@@ -111,6 +131,9 @@ fn text(diff: &StackDiff, color: bool) -> String {
                 Action::Create => ("+", "create"),
                 Action::Update => ("~", "update"),
                 Action::Delete => ("-", "delete"),
+                Action::Adopt => ("~", "take over"),
+                Action::Release => ("-", "release"),
+                Action::Keep => (" ", "keep"),
                 Action::Conflict => ("!", "conflict"),
                 Action::Error => ("!", "error"),
                 Action::Unchanged => (" ", "unchanged"),
@@ -129,7 +152,7 @@ fn text(diff: &StackDiff, color: bool) -> String {
             }
             out.push_str(&line);
             out.push('\n');
-            if let (Some(d), Action::Update) = (&ch.diff, ch.action) {
+            if let (Some(d), Action::Update | Action::Adopt) = (&ch.diff, ch.action) {
                 for l in d.lines() {
                     out.push_str("      ");
                     out.push_str(&paint(l, color));

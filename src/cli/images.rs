@@ -3,9 +3,10 @@
 use clap::Args;
 
 use landscape::ExitCode;
-use landscape::render::Capabilities;
+use landscape::k8s::Capabilities;
 
-use super::{GlobalArgs, Output, SourceArgs, StackArgs};
+use super::args::{SourceArgs, StackArgs};
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -20,7 +21,8 @@ pub struct ImagesArgs {
 pub async fn run(args: ImagesArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.source.options(Capabilities::default());
     opts.placeholders = true;
-    let prepared = landscape::prepare::prepare(&args.stack.request(), &opts).await?;
+    let loaded = landscape::prepare::load(&args.stack.request())?;
+    let prepared = landscape::prepare::prepare(loaded, &opts).await?;
     let images = landscape::prepare::images(&prepared.rendered);
     match global.output {
         Output::Json => {

@@ -3,9 +3,10 @@
 use clap::Args;
 
 use landscape::ExitCode;
-use landscape::render::Capabilities;
+use landscape::k8s::Capabilities;
 
-use super::{GlobalArgs, Output, SourceArgs, StackArgs};
+use super::args::{SourceArgs, StackArgs};
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -21,10 +22,12 @@ pub async fn run(args: LockArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     let request = args.stack.request();
     let mut opts = args.source.options(Capabilities::default());
     opts.placeholders = true;
-    let prepared = landscape::prepare::prepare(&request, &opts).await?;
+    let loaded = landscape::prepare::load(&request)?;
+    let path = loaded.lock_file.clone();
+    let prepared = landscape::prepare::prepare(loaded, &opts).await?;
     let lock = landscape::prepare::lock_of(&prepared);
-    let path = landscape::prepare::lock_path(&prepared.stack, &request);
-    lock.write(&path)?;
+    lock.write(&path)
+        .map_err(|e| landscape::Error::write(&path, e))?;
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&lock)?),
         Output::Text => println!(

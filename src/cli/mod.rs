@@ -1,6 +1,8 @@
-//! The command line: clap types, shared flags, and one small module per subcommand that
-//! turns flags into a library call and the result into output and an exit code.
+//! The command line: clap types, shared flags ([`args`]), and one small module per
+//! subcommand that turns flags into a library call and the result into output and an exit
+//! code.
 
+mod args;
 mod bundle;
 mod diff;
 mod down;
@@ -13,15 +15,15 @@ mod render;
 mod status;
 mod up;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use landscape::ExitCode;
-use landscape::cluster::ClusterArgs;
-use landscape::prepare::SourceSettings;
-use landscape::stack::StackRequest;
+use landscape::cancel::Cancel;
+use landscape::cluster::ClusterError;
+
+pub use args::{GlobalArgs, Output};
 
 /// Takes a bare Kubernetes cluster to a production-grade platform in one command.
 #[derive(Debug, Parser)]
@@ -31,28 +33,13 @@ use landscape::stack::StackRequest;
     about,
     max_term_width = 100,
     after_help = "Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage; \
-                  3 a health gate failed or timed out; 4 cluster or API error; 5 artifact error."
+                  3 a health gate failed or timed out; 4 cluster or API error, or the stack is \
+                  locked by another run; 5 artifact error; 7 a local failure (a file landscape \
+                  must write); 130/143 interrupted by SIGINT/SIGTERM (run again to resume)."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// How a command prints its result.
-#[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
-    /// Output format.
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Never use colour (also: NO_COLOR).
-    #[arg(long, global = true)]
-    pub no_color: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,98 +66,6 @@ pub enum Command {
     Images(images::ImagesArgs),
 }
 
-/// Which stack, with which values.
-#[derive(Debug, Args, Clone)]
-pub struct StackArgs {
-    /// A built-in profile: small, medium or large.
-    #[arg(long, env = "LANDSCAPE_PROFILE")]
-    pub profile: Option<String>,
-    /// A stack file (default: landscape.yaml in the working directory, when present).
-    #[arg(long)]
-    pub stack: Option<PathBuf>,
-    /// A values file (repeatable; later files win).
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
-    /// Set a value: component.path=value (repeatable; wins over values files).
-    #[arg(long = "set", value_name = "K=V")]
-    pub set: Vec<String>,
-}
-
-impl StackArgs {
-    pub fn request(&self) -> StackRequest {
-        StackRequest {
-            profile: self.profile.clone(),
-            stack_file: self.stack.clone(),
-            values_files: self.values.clone(),
-            set: self.set.clone(),
-            working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            sources_dir: None,
-        }
-    }
-}
-
-/// Where artifacts come from.
-#[derive(Debug, Args, Clone)]
-pub struct SourceArgs {
-    /// Fetch artifacts from a mirror: https://HOST/PATH is read from URL/HOST/PATH
-    /// (an http(s) URL, file:///DIR or a directory).
-    #[arg(long, env = "LANDSCAPE_MIRROR", value_name = "URL")]
-    pub mirror: Option<String>,
-    /// Refuse any artifact missing from landscape.lock or whose digest differs.
-    #[arg(long)]
-    pub locked: bool,
-    /// Rewrite every image to this registry (HOST[/PREFIX]).
-    #[arg(long, value_name = "HOST[/PREFIX]")]
-    pub image_registry: Option<String>,
-}
-
-impl SourceArgs {
-    pub fn settings(&self) -> SourceSettings {
-        SourceSettings {
-            mirror: self.mirror.clone().filter(|m| !m.is_empty()),
-            cache_dir: std::env::var_os("LANDSCAPE_CACHE_DIR").map(PathBuf::from),
-            locked: self.locked,
-        }
-    }
-
-    /// Options for [`landscape::prepare::prepare`].
-    pub fn options(
-        &self,
-        capabilities: landscape::render::Capabilities,
-    ) -> landscape::prepare::Options {
-        landscape::prepare::Options {
-            sources: self.settings(),
-            capabilities,
-            image_registry: self.image_registry.clone(),
-            placeholders: false,
-        }
-    }
-}
-
-/// Which cluster.
-#[derive(Debug, Args, Clone)]
-pub struct KubeArgs {
-    /// The kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-}
-
-impl KubeArgs {
-    pub fn cluster_args(&self) -> ClusterArgs {
-        ClusterArgs {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-        }
-    }
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    landscape::duration::parse(s)
-}
-
 /// Runs a command that only reads the cluster within `limit`, if one is given: past it, the
 /// command ends with a cluster error (exit 4), as a cluster that does not answer is one.
 async fn within(
@@ -182,16 +77,17 @@ async fn within(
         return run.await;
     };
     tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
-        Err(landscape::Error::Cluster(landscape::cluster::ClusterError::Other(format!(
-            "{command} did not finish within {} (hint: a slow or unreachable cluster; raise --timeout)",
-            landscape::duration::format(limit)
-        )))
+        Err(landscape::Error::Cluster(ClusterError::Deadline {
+            what: command.to_string(),
+            limit,
+        })
         .into())
     })
 }
 
-/// Runs a command; returns the exit code for successful runs (diff may return 1).
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs a command; returns the exit code for successful runs (diff may return 1). `cancel`
+/// is set when a signal asks the run to stop.
+pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Profiles(args) => {
             let out = args.output.clone();
@@ -207,7 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Up(args) => {
             let out = args.output.clone();
-            up::run(args, &out).await
+            up::run(args, &out, cancel).await
         }
         Command::Lock(args) => {
             let out = args.output.clone();
@@ -224,7 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Down(args) => {
             let out = args.output.clone();
-            down::run(args, &out).await
+            down::run(args, &out, cancel).await
         }
         Command::Images(args) => {
             let out = args.output.clone();

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use landscape::ExitCode;
 
-use super::{GlobalArgs, Output, StackArgs};
+use super::args::StackArgs;
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -20,11 +21,14 @@ pub struct PlanArgs {
 
 pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
-    let (stack, plan) = landscape::prepare::load(&request)?;
+    let landscape::prepare::Loaded {
+        stack,
+        plan,
+        lock_file,
+    } = landscape::prepare::load(&request)?;
     if args.locked {
-        let path = landscape::prepare::lock_path(&stack, &request);
-        let lock = landscape::source::Lock::read(&path).map_err(landscape::Error::from)?;
-        landscape::prepare::check_lock_covers(&stack, &lock, &path)?;
+        let lock = landscape::source::Lock::read(&lock_file).map_err(landscape::Error::from)?;
+        landscape::prepare::check_lock_covers(&stack, &lock, &lock_file)?;
     }
     match global.output {
         Output::Json => {

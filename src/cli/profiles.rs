@@ -110,10 +110,7 @@ fn markdown() -> Result<String, landscape::Error> {
 }
 
 fn load(name: &str) -> Result<landscape::stack::Stack, landscape::Error> {
-    Ok(stack::load(&StackRequest {
-        profile: Some(name.to_string()),
-        ..Default::default()
-    })?)
+    Ok(stack::load(&StackRequest::profile(name))?)
 }
 
 fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {

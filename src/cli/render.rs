@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use landscape::ExitCode;
-use landscape::render::Capabilities;
+use landscape::k8s::Capabilities;
 
-use super::{GlobalArgs, Output, SourceArgs, StackArgs};
+use super::args::{SourceArgs, StackArgs};
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -38,8 +39,8 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         api_versions: args.api_versions.clone(),
         resources: vec![],
     };
-    let mut prepared =
-        landscape::prepare::prepare(&args.stack.request(), &args.source.options(caps)).await?;
+    let loaded = landscape::prepare::load(&args.stack.request())?;
+    let mut prepared = landscape::prepare::prepare(loaded, &args.source.options(caps)).await?;
     if !args.show_secrets {
         for obj in prepared
             .rendered
@@ -52,7 +53,7 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     if let Some(dir) = &args.out {
         for r in &prepared.rendered {
             let folder = dir.join(&r.name);
-            std::fs::create_dir_all(&folder)?;
+            std::fs::create_dir_all(&folder).map_err(|e| landscape::Error::write(&folder, e))?;
             for (i, obj) in r.objects.iter().enumerate() {
                 let file = folder.join(format!(
                     "{:03}-{}-{}.yaml",
@@ -60,7 +61,8 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                     obj.kind().to_lowercase(),
                     obj.name().replace([':', '/'], "_")
                 ));
-                write_private(&file, &landscape::yaml::to_string(&obj.0))?;
+                let text = shown(landscape::yaml::to_string(&obj.0), args.show_secrets);
+                write_private(&file, &text).map_err(|e| landscape::Error::write(&file, e))?;
             }
         }
         if global.output == Output::Text {
@@ -75,11 +77,14 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     }
     match global.output {
         Output::Json => {
-            let items: Vec<_> = prepared
+            let mut items: serde_json::Value = prepared
                 .rendered
                 .iter()
                 .map(|r| serde_json::json!({"component": r.name, "objects": r.objects}))
                 .collect();
+            if !args.show_secrets {
+                landscape::report::redact::redact_json(&mut items);
+            }
             println!("{}", serde_json::to_string(&items)?);
         }
         Output::Text => {
@@ -90,10 +95,21 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                     out.push_str(&landscape::yaml::to_string(&obj.0));
                 }
             }
-            print!("{out}");
+            print!("{}", shown(out, args.show_secrets));
         }
     }
     Ok(ExitCode::Success)
+}
+
+/// Rendered text as it may be shown: every secret value redacted — Secret values, and
+/// values the stack marks secret wherever they were used (a password in a ConfigMap) —
+/// unless the user asked to see them.
+fn shown(text: String, show_secrets: bool) -> String {
+    if show_secrets {
+        text
+    } else {
+        landscape::report::redact::redact(&text)
+    }
 }
 
 /// Writes a rendered object readable by its owner only: with --show-secrets it may hold

@@ -6,9 +6,14 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::health::HealthOptions;
 
-use super::{GlobalArgs, KubeArgs, Output, StackArgs, installed};
+use super::args::{KubeArgs, StackArgs, parse_duration};
+use super::{GlobalArgs, Output, installed};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape status                     # every installed stack
+  landscape status --profile small -o json
+  landscape status --timeout 30s || echo 'not healthy (3) or not reachable (4)'")]
 pub struct StatusArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -17,7 +22,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub kube: KubeArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
-    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
     /// Also require LoadBalancer Services to have an address.
     #[arg(long)]
@@ -25,10 +30,10 @@ pub struct StatusArgs {
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let cluster = Cluster::connect(&args.kube.cluster_args())
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
-    let named = installed::names_a_stack(&args.stack);
+    let named = args.stack.names_a_stack();
     let inventories = installed::inventories(&args.stack, &cluster).await?;
     let opts = HealthOptions {
         load_balancers: args.wait_for_load_balancers,
@@ -78,7 +83,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                         c.version.clone().unwrap_or_default(),
                         match &c.reason {
                             Some(r) => format!("{}: {r}", c.health),
-                            None => c.health.clone(),
+                            None => c.health.to_string(),
                         },
                         c.objects.to_string(),
                         c.last_applied.clone(),

@@ -6,14 +6,20 @@ use std::time::Duration;
 use clap::Args;
 
 use landscape::ExitCode;
+use landscape::cancel::Cancel;
 use landscape::cluster::Cluster;
-use landscape::engine::{self, RunOptions};
+use landscape::engine::{self, Install, RunOptions};
 use landscape::health::HealthOptions;
 use landscape::report::{self, JsonSink, PlainSink, Sink, TerminalSink};
 
-use super::{GlobalArgs, KubeArgs, Output, SourceArgs, StackArgs, parse_duration};
+use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
+use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape up --profile small -f values.yaml
+  landscape up --stack platform.yaml --locked -o json > events.ndjson
+  landscape up --profile medium --timeout 30m --wait-for-lock 10m")]
 pub struct UpArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -23,79 +29,82 @@ pub struct UpArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
-    /// Bound the whole run (each component also has its own timeout), e.g. 30m.
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
+    /// Bound the whole run, connecting included (each component also has its own
+    /// timeout), e.g. 30m.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
-    /// Take over objects that exist but are owned by another tool or stack.
+    /// Take over objects that exist but are owned by another tool or stack (recorded as
+    /// adopted: released, not deleted, when the stack lets go of them).
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Install even though the stack of this name in the cluster came from another stack
+    /// file or profile (it is replaced).
+    #[arg(long)]
+    pub take_over_stack: bool,
+    /// When another run holds the stack's lock, wait this long for it (default: exit 4 at once).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_lock: Option<Duration>,
     /// Also wait for LoadBalancer Services to get an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,
     /// Delete objects a component no longer renders, once it is healthy (--prune=false to keep them).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub prune: bool,
-    /// Let pruning delete CustomResourceDefinitions (and every custom resource of their kinds).
-    #[arg(long)]
-    pub delete_crds: bool,
-    /// Let pruning delete PersistentVolumeClaims (and their data).
-    #[arg(long)]
-    pub delete_volumes: bool,
 }
 
 /// The sink for the chosen output: NDJSON, live terminal lines, or plain CI lines.
 pub fn sink(global: &GlobalArgs) -> Box<dyn Sink> {
     match global.output {
         Output::Json => Box::new(JsonSink::stdout()),
-        Output::Text if std::io::stderr().is_terminal() => Box::new(TerminalSink::new(
-            !global.no_color && std::env::var_os("NO_COLOR").is_none(),
-        )),
+        Output::Text if std::io::stderr().is_terminal() => {
+            Box::new(TerminalSink::new(global.color(true)))
+        }
         Output::Text => Box::new(PlainSink::stderr()),
     }
 }
 
-pub async fn run(args: UpArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
-    // Input errors come before cluster errors: check the stack before connecting.
-    landscape::prepare::load_complete(&request)?;
-    let cluster = Cluster::connect(&args.kube.cluster_args())
+    // Input errors come before cluster errors: the stack is checked before connecting.
+    let loaded = landscape::prepare::load_complete(&request)?;
+    let inputs = landscape::prepare::inputs(&request, &loaded.stack);
+    let identity = landscape::prepare::identity(&loaded.stack);
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
     let prepared =
-        landscape::prepare::prepare(&request, &args.source.options(cluster.capabilities())).await?;
+        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
     let opts = RunOptions {
         timeout: args.timeout,
         health: HealthOptions {
             load_balancers: args.wait_for_load_balancers,
         },
-        force_conflicts: args.force_conflicts,
+        flags: args.ownership.flags(args.force_conflicts),
         prune: args.prune,
-        delete_crds: args.delete_crds,
-        delete_volumes: args.delete_volumes,
-        inputs: landscape::prepare::inputs(&request, &prepared.stack),
+        identity: Some(identity),
+        take_over_stack: args.take_over_stack,
+        inputs,
+        wait_for_lock: args.wait_for_lock,
     };
-    engine::preflight(
-        &prepared.stack,
-        &prepared.plan,
-        &prepared.rendered,
-        &cluster,
-        &opts,
-    )
-    .await
-    .map_err(landscape::Error::from)?;
     let sink = sink(global);
-    let result = engine::up(
-        &prepared.stack,
-        &prepared.plan,
-        &prepared.rendered,
-        &cluster,
-        sink.as_ref(),
-        &opts,
-    )
+    cancel.arm();
+    let result = engine::up(&Install {
+        stack: &prepared.stack,
+        plan: &prepared.plan,
+        rendered: &prepared.rendered,
+        cluster: &cluster,
+        sink: sink.as_ref(),
+        opts: &opts,
+        cancel: &cancel,
+    })
     .await;
-    if let Ok(summary) | Err(engine::RunError::Failed { summary, .. }) = &result
-        && global.output == Output::Text
-    {
+    let summary = match &result {
+        Ok(s) => Some(s),
+        Err(e) => e.summary(),
+    };
+    if let (Some(summary), Output::Text) = (summary, global.output) {
         print!("{}", report::summary_table(summary));
     }
     result.map_err(landscape::Error::from)?;

@@ -1,106 +1,46 @@
 //! Talking to the cluster: the client from a kubeconfig, a discovery cache, and the few
-//! operations everything else is built from (server-side apply, get, list, delete).
+//! operations everything else is built from (server-side apply, get, list, create, replace,
+//! delete), each failing with a classified [`ClusterError`].
 //!
 //! Objects go in and come out as plain JSON ([`Object`]); this module knows nothing of
-//! stacks or templates.
+//! stacks, templates or the engine.
 
-pub mod inventory;
+mod discovery;
+pub mod error;
+pub mod lease;
+pub mod retry;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::RwLock;
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::{ApiResource, GroupVersionKind};
-use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
 
-use crate::object::{Object, ObjectKey, split_api_version};
-use crate::render::Capabilities;
+pub use discovery::Resource;
+pub use error::{ApiStatus, ClusterError, TransportKind};
+
+use crate::k8s::{Capabilities, Object, ObjectKey};
+use discovery::Served;
+use error::{error_chain, from_kube};
 
 /// The field manager landscape applies with. Constant on purpose: renaming a field manager
 /// orphans every field the old name owned.
 pub const FIELD_MANAGER: &str = "landscape";
 
+/// The User-Agent of every request, so that audit logs tell landscape's requests apart.
+pub const USER_AGENT: &str = concat!("landscape/", env!("CARGO_PKG_VERSION"));
+
 /// How to find the cluster.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterArgs {
-    /// `--kubeconfig`; else `KUBECONFIG`; else `~/.kube/config`.
+    /// `--kubeconfig`; else `KUBECONFIG`; else `~/.kube/config`; else the in-cluster
+    /// service account, when landscape runs in a pod.
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
-    #[error("cannot load the kubeconfig{}: {message} (hint: pass --kubeconfig PATH or set KUBECONFIG)", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
-    Kubeconfig {
-        path: Option<PathBuf>,
-        message: String,
-    },
-    #[error(
-        "cannot reach the cluster at {server}: {message} (hint: check --kubeconfig and --context, and that the API server is running)"
-    )]
-    Unreachable { server: String, message: String },
-    #[error("{action} {object}: {message}")]
-    Api {
-        action: &'static str,
-        object: String,
-        code: u16,
-        reason: String,
-        message: String,
-    },
-    #[error("{0}")]
-    Other(String),
-}
-
-impl ClusterError {
-    /// The HTTP status of an API error (0 for transport errors).
-    pub fn code(&self) -> u16 {
-        match self {
-            ClusterError::Api { code, .. } => *code,
-            _ => 0,
-        }
-    }
-
-    pub fn reason(&self) -> &str {
-        match self {
-            ClusterError::Api { reason, .. } => reason,
-            _ => "",
-        }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.code() == 404
-    }
-
-    /// Errors worth retrying within a timeout: throttling, server errors, dropped
-    /// connections, and webhooks or kinds that are not served yet.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ClusterError::Api { code, message, .. } => {
-                matches!(code, 429 | 500 | 502 | 503 | 504)
-                    || message.contains("failed calling webhook")
-                    || message.contains("failed calling admission webhook")
-                    || message.contains("no endpoints available for service")
-                    || message.contains("the server could not find the requested resource")
-                    || message.contains("etcdserver: leader changed")
-                    // A namespace another component creates, a moment later.
-                    || (*code == 404 && message.starts_with("namespaces \"") && message.ends_with("not found"))
-            }
-            ClusterError::Unreachable { .. } => true,
-            ClusterError::Other(m) => m.contains("connection") || m.contains("timed out"),
-            ClusterError::Kubeconfig { .. } => false,
-        }
-    }
-}
-
-/// One served resource, as discovery describes it.
-#[derive(Clone, Debug)]
-pub struct Resource {
-    pub api: ApiResource,
-    pub namespaced: bool,
+    /// Bounds connecting (a kubeconfig exec plugin that hangs, a silent server).
+    pub timeout: Option<Duration>,
 }
 
 /// A connected cluster.
@@ -108,7 +48,7 @@ pub struct Cluster {
     client: kube::Client,
     server: String,
     version: String,
-    resources: RwLock<HashMap<(String, String, String), Resource>>,
+    served: Served,
 }
 
 /// Whether an apply is real or a server-side dry run, and whether it takes fields over.
@@ -118,47 +58,59 @@ pub struct ApplyOptions {
     pub force: bool,
 }
 
+/// How long connecting may take when the command sets no limit of its own.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Cluster {
     /// Loads the kubeconfig, connects, and checks that the API server answers, so that an
-    /// unreachable cluster is reported before anything else happens.
+    /// unreachable cluster is reported before anything else happens. Bounded by
+    /// `args.timeout` as a whole: building the client may run a kubeconfig exec plugin,
+    /// which is run off the async threads so that a plugin that hangs cannot hang landscape.
     pub async fn connect(args: &ClusterArgs) -> Result<Cluster, ClusterError> {
-        let kubeconfig = match &args.kubeconfig {
-            Some(p) => Kubeconfig::read_from(p),
-            None => Kubeconfig::read(),
+        let limit = args.timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        match tokio::time::timeout(limit, Self::connect_unbounded(args)).await {
+            Ok(result) => result,
+            Err(_) => Err(ClusterError::Deadline {
+                what: "connecting to the cluster".into(),
+                limit,
+            }),
         }
-        .map_err(|e| ClusterError::Kubeconfig {
-            path: args.kubeconfig.clone(),
-            message: error_chain(&e),
-        })?;
-        let opts = KubeConfigOptions {
-            context: args.context.clone(),
-            ..Default::default()
-        };
-        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &opts)
-            .await
-            .map_err(|e| ClusterError::Kubeconfig {
-                path: args.kubeconfig.clone(),
-                message: error_chain(&e),
-            })?;
+    }
+
+    async fn connect_unbounded(args: &ClusterArgs) -> Result<Cluster, ClusterError> {
+        let mut config = config(args).await?;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
+        config.write_timeout = Some(Duration::from_secs(60));
+        // Retries are landscape's, within its deadlines: kube's default policy would retry
+        // throttled requests for many minutes past any timeout the user set.
+        config.default_retry = false;
+        config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        ));
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Kubeconfig {
-            path: args.kubeconfig.clone(),
-            message: error_chain(&e),
-        })?;
+        let kubeconfig = args.kubeconfig.clone();
+        let client = tokio::task::spawn_blocking(move || kube::Client::try_from(config))
+            .await
+            .map_err(|e| ClusterError::Invalid(format!("building the client: {e}")))?
+            .map_err(|e| ClusterError::Kubeconfig {
+                path: kubeconfig,
+                message: error_chain(&e),
+            })?;
         let version = client
             .apiserver_version()
             .await
             .map_err(|e| ClusterError::Unreachable {
                 server: server.clone(),
+                kind: error::transport_kind(&e),
                 message: error_chain(&e),
             })?;
         let cluster = Cluster {
             client,
             server,
             version: version.git_version,
-            resources: RwLock::new(HashMap::new()),
+            served: Served::default(),
         };
         cluster.refresh_discovery().await?;
         Ok(cluster)
@@ -180,118 +132,45 @@ impl Cluster {
     /// Re-reads the served resources. Needed after CRDs are installed: discovery lags
     /// behind a CRD's Established condition, with no condition to wait for.
     pub async fn refresh_discovery(&self) -> Result<(), ClusterError> {
-        let discovery = Discovery::new(self.client.clone())
-            .run_aggregated()
+        self.served
+            .refresh(&self.client)
             .await
-            .map_err(|e| ClusterError::Unreachable {
-                server: self.server.clone(),
-                message: format!("discovery failed: {}", error_chain(&e)),
-            })?;
-        let mut map = HashMap::new();
-        for group in discovery.groups() {
-            for version in group.versions() {
-                for (ar, caps) in group.versioned_resources(version) {
-                    let key = (ar.group.clone(), ar.version.clone(), ar.kind.clone());
-                    map.insert(
-                        key,
-                        Resource {
-                            api: ar,
-                            namespaced: caps.scope == Scope::Namespaced,
-                        },
-                    );
-                }
-            }
-        }
-        *self.resources.write().expect("lock") = map;
-        Ok(())
+            .map_err(|e| ClusterError::Transport {
+                action: "discover",
+                object: format!("the APIs of {}", self.server),
+                kind: match &e {
+                    kube::Error::Api(s) if error::api_status(s).code >= 500 => {
+                        TransportKind::Broken
+                    }
+                    other => error::transport_kind(other),
+                },
+                message: error_chain(&e),
+            })
     }
 
     /// The served resource for an apiVersion and kind, from the discovery cache.
     pub fn resource(&self, api_version: &str, kind: &str) -> Option<Resource> {
-        let (group, version) = split_api_version(api_version);
-        self.resources
-            .read()
-            .expect("lock")
-            .get(&(group.to_string(), version.to_string(), kind.to_string()))
-            .cloned()
+        self.served.resource(api_version, kind)
     }
 
     /// Whether any version of (group, kind) is served.
     pub fn serves(&self, group: &str, kind: &str) -> bool {
-        self.resources
-            .read()
-            .expect("lock")
-            .keys()
-            .any(|(g, _, k)| g == group && k == kind)
+        self.served.serves(group, kind)
     }
 
-    /// Any served version of (group, kind), preferring `v1`-like stable ones.
+    /// Any served version of (group, kind), preferring stable ones.
     pub fn resource_any_version(&self, group: &str, kind: &str) -> Option<Resource> {
-        let map = self.resources.read().expect("lock");
-        let mut found: Vec<&Resource> = map
-            .iter()
-            .filter(|((g, _, k), _)| g == group && k == kind)
-            .map(|(_, r)| r)
-            .collect();
-        found.sort_by_key(|r| {
-            (
-                r.api.version.contains("alpha"),
-                r.api.version.contains("beta"),
-                r.api.version.clone(),
-            )
-        });
-        found.first().map(|r| (*r).clone())
+        self.served.any_version(group, kind)
     }
 
-    /// One served version (the most stable) of every namespaced kind that can be listed.
+    /// One served version (the most stable) of every namespaced kind.
     pub fn namespaced_kinds(&self) -> Vec<(String, String)> {
-        let map = self.resources.read().expect("lock");
-        let mut by_gk: std::collections::BTreeMap<(String, String), &Resource> = Default::default();
-        for ((group, _, kind), r) in map.iter() {
-            if !r.namespaced {
-                continue;
-            }
-            let slot = by_gk.entry((group.clone(), kind.clone())).or_insert(r);
-            let stability = |r: &Resource| {
-                (
-                    r.api.version.contains("alpha"),
-                    r.api.version.contains("beta"),
-                )
-            };
-            if stability(r) < stability(slot) {
-                *slot = r;
-            }
-        }
-        by_gk
-            .values()
-            .map(|r| (r.api.api_version.clone(), r.api.kind.clone()))
-            .collect()
+        self.served.namespaced_kinds()
     }
 
     /// The cluster as the renderer sees it: version, API versions and scopes.
     pub fn capabilities(&self) -> Capabilities {
-        let map = self.resources.read().expect("lock");
-        let mut api_versions: Vec<String> = Vec::new();
-        let mut resources = Vec::new();
-        for ((group, version, kind), r) in map.iter() {
-            let gv = if group.is_empty() {
-                version.clone()
-            } else {
-                format!("{group}/{version}")
-            };
-            api_versions.push(gv.clone());
-            api_versions.push(format!("{gv}/{kind}"));
-            resources.push((group.clone(), kind.clone(), r.namespaced));
-        }
-        api_versions.sort();
-        api_versions.dedup();
-        resources.sort();
-        resources.dedup();
-        Capabilities {
-            kube_version: Some(self.version.clone()),
-            api_versions,
-            resources,
-        }
+        self.served.capabilities(&self.version)
     }
 
     fn api_for(&self, resource: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
@@ -302,17 +181,12 @@ impl Cluster {
     }
 
     fn resolve(&self, obj: &Object) -> Result<Resource, ClusterError> {
-        self.resource(obj.api_version(), obj.kind()).ok_or_else(|| ClusterError::Api {
-            action: "resolve",
-            object: obj.key().to_string(),
-            code: 404,
-            reason: "NotFound".into(),
-            message: format!(
-                "the server does not serve {} {} (no matches for kind; its CRD is not installed)",
-                obj.api_version(),
-                obj.kind()
-            ),
-        })
+        self.resource(obj.api_version(), obj.kind())
+            .ok_or_else(|| ClusterError::NotServed {
+                object: obj.key().to_string(),
+                api_version: obj.api_version().to_string(),
+                kind: obj.kind().to_string(),
+            })
     }
 
     /// Server-side apply with landscape's field manager.
@@ -326,24 +200,59 @@ impl Cluster {
         if opts.dry_run {
             params = params.dry_run();
         }
-        let body = apply_body(obj);
         let action = if opts.dry_run {
             "dry-run apply"
         } else {
             "apply"
         };
         let applied = api
-            .patch(obj.name(), &params, &Patch::Apply(&body))
+            .patch(obj.name(), &params, &Patch::Apply(&apply_body(obj)))
             .await
-            .map_err(|e| api_error(action, &obj.key(), e))?;
+            .map_err(|e| from_kube(action, &obj.key(), e))?;
         Ok(to_object(applied))
+    }
+
+    /// Creates an object (fails with 409 if it exists).
+    pub async fn create(&self, obj: &Object) -> Result<Object, ClusterError> {
+        let resource = self.resolve(obj)?;
+        let api = self.api_for(&resource, obj.namespace());
+        let body: DynamicObject =
+            serde_json::from_value(apply_body(obj)).map_err(|e| invalid_body(obj, e))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        api.create(&params, &body)
+            .await
+            .map(to_object)
+            .map_err(|e| from_kube("create", &obj.key(), e))
+    }
+
+    /// Replaces an object whose `metadata.resourceVersion` says which version it replaces:
+    /// fails with 409 when someone else wrote it since (optimistic concurrency).
+    pub async fn replace(&self, obj: &Object) -> Result<Object, ClusterError> {
+        let resource = self.resolve(obj)?;
+        let api = self.api_for(&resource, obj.namespace());
+        let mut value = obj.0.clone();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("status");
+        }
+        let body: DynamicObject =
+            serde_json::from_value(value).map_err(|e| invalid_body(obj, e))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        api.replace(obj.name(), &params, &body)
+            .await
+            .map(to_object)
+            .map_err(|e| from_kube("replace", &obj.key(), e))
     }
 
     /// The live object, or None.
     pub async fn get(&self, obj: &Object) -> Result<Option<Object>, ClusterError> {
-        let resource = match self.resource(obj.api_version(), obj.kind()) {
-            Some(r) => r,
-            None => return Ok(None),
+        let Some(resource) = self.resource(obj.api_version(), obj.kind()) else {
+            return Ok(None);
         };
         self.get_with(&resource, obj.namespace(), obj.name(), &obj.key())
             .await
@@ -368,8 +277,8 @@ impl Cluster {
         let api = self.api_for(resource, namespace);
         api.get_opt(name)
             .await
-            .map(|o| o.map(to_object))
-            .map_err(|e| api_error("get", key, e))
+            .map(|o| o.map(|o| typed(to_object(o), resource)))
+            .map_err(|e| from_kube("get", key, e))
     }
 
     /// Objects of a kind matching a label selector, in a namespace or everywhere.
@@ -403,6 +312,16 @@ impl Cluster {
             .await
     }
 
+    /// How many objects of a kind exist (everywhere), reading one page of names only.
+    pub async fn count(&self, api_version: &str, kind: &str) -> Result<usize, ClusterError> {
+        let params = ListParams::default().limit(500);
+        let what = "(count)".to_string();
+        Ok(self
+            .list_with(api_version, kind, None, &params, what)
+            .await?
+            .len())
+    }
+
     /// `what` stands in for the object name in errors.
     async fn list_with(
         &self,
@@ -425,7 +344,7 @@ impl Cluster {
         let list = api
             .list(params)
             .await
-            .map_err(|e| api_error("list", &key, e))?;
+            .map_err(|e| from_kube("list", &key, e))?;
         Ok(list
             .items
             .into_iter()
@@ -435,25 +354,36 @@ impl Cluster {
 
     /// Deletes an object (background propagation). Returns false if it was already gone.
     pub async fn delete(&self, key: &ObjectKey) -> Result<bool, ClusterError> {
-        self.delete_precondition(key, None).await
+        self.delete_with(key, None, DeleteParams::background())
+            .await
     }
 
     /// Deletes an object only if its uid is still `uid`: the object that was checked is
     /// the object that goes, even if someone replaced it in between (409 Conflict then).
     pub async fn delete_if_uid(&self, key: &ObjectKey, uid: &str) -> Result<bool, ClusterError> {
-        self.delete_precondition(key, Some(uid)).await
+        self.delete_with(key, Some(uid), DeleteParams::background())
+            .await
     }
 
-    async fn delete_precondition(
+    /// Deletes an object but not what it owns (its pods, a StatefulSet's claims stay).
+    pub async fn delete_orphaning(
         &self,
         key: &ObjectKey,
         uid: Option<&str>,
+    ) -> Result<bool, ClusterError> {
+        self.delete_with(key, uid, DeleteParams::orphan()).await
+    }
+
+    async fn delete_with(
+        &self,
+        key: &ObjectKey,
+        uid: Option<&str>,
+        mut params: DeleteParams,
     ) -> Result<bool, ClusterError> {
         let Some(resource) = self.resource_any_version(&key.group, &key.kind) else {
             return Ok(false);
         };
         let api = self.api_for(&resource, key.namespace.as_deref());
-        let mut params = DeleteParams::background();
         if let Some(uid) = uid {
             params = params.preconditions(kube::api::Preconditions {
                 uid: Some(uid.to_string()),
@@ -463,7 +393,7 @@ impl Cluster {
         match api.delete(&key.name, &params).await {
             Ok(_) => Ok(true),
             Err(e) => {
-                let err = api_error("delete", key, e);
+                let err = from_kube("delete", key, e);
                 if err.is_not_found() {
                     Ok(false)
                 } else {
@@ -472,22 +402,44 @@ impl Cluster {
             }
         }
     }
+}
 
-    /// Sends a raw GET (for paths the typed API does not cover).
-    pub async fn get_raw(&self, path: &str) -> Result<Value, ClusterError> {
-        let req = http::Request::get(path)
-            .body(Vec::new())
-            .map_err(|e| ClusterError::Other(e.to_string()))?;
-        self.client
-            .request::<Value>(req)
-            .await
-            .map_err(|e| ClusterError::Other(error_chain(&e)))
+/// The client configuration: the kubeconfig (named, `KUBECONFIG`, `~/.kube/config`), else
+/// the in-cluster service account when landscape runs in a pod.
+async fn config(args: &ClusterArgs) -> Result<kube::Config, ClusterError> {
+    let bad = |message: String| ClusterError::Kubeconfig {
+        path: args.kubeconfig.clone(),
+        message,
+    };
+    let kubeconfig = match &args.kubeconfig {
+        Some(p) => Some(Kubeconfig::read_from(p).map_err(|e| bad(error_chain(&e)))?),
+        None => match Kubeconfig::read() {
+            Ok(k) => Some(k),
+            Err(_) if in_cluster() && args.context.is_none() => None,
+            Err(e) => return Err(bad(error_chain(&e))),
+        },
+    };
+    match kubeconfig {
+        Some(k) => {
+            let opts = KubeConfigOptions {
+                context: args.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig(k, &opts)
+                .await
+                .map_err(|e| bad(error_chain(&e)))
+        }
+        None => kube::Config::incluster().map_err(|e| bad(error_chain(&e))),
     }
+}
 
-    /// The GroupVersionKind of an object, for messages.
-    pub fn gvk(obj: &Object) -> GroupVersionKind {
-        GroupVersionKind::gvk(obj.group(), obj.version(), obj.kind())
-    }
+/// Where a pod's service-account token is mounted.
+const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Running in a pod: the API server's address is in the environment and the token mounted.
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        && std::path::Path::new(SERVICE_ACCOUNT_TOKEN).is_file()
 }
 
 /// The body of an apply: the object without the fields the server owns.
@@ -510,8 +462,12 @@ fn apply_body(obj: &Object) -> Value {
     body
 }
 
-/// List items come without apiVersion and kind; put them back so every object knows what
-/// it is.
+fn invalid_body(obj: &Object, e: serde_json::Error) -> ClusterError {
+    ClusterError::Invalid(format!("{}: not a Kubernetes object: {e}", obj.key()))
+}
+
+/// Items of a list, and objects read at another version than asked, carry the apiVersion
+/// and kind of the resource they were read through.
 fn typed(mut obj: Object, resource: &Resource) -> Object {
     if let Some(map) = obj.0.as_object_mut() {
         map.insert(
@@ -527,29 +483,78 @@ fn to_object(d: DynamicObject) -> Object {
     Object(serde_json::to_value(d).expect("objects serialise"))
 }
 
-fn api_error(action: &'static str, key: &ObjectKey, e: kube::Error) -> ClusterError {
-    match e {
-        kube::Error::Api(status) => ClusterError::Api {
-            action,
-            object: key.to_string(),
-            code: status.code,
-            reason: status.reason.clone(),
-            message: status.message.clone(),
-        },
-        other => ClusterError::Other(format!("{action} {key}: {}", error_chain(&other))),
+impl Cluster {
+    /// The live object behind every one of `objects` (None when absent, or when its kind
+    /// is not served): one LIST per kind and namespace for those carrying `selector` (the
+    /// stack's members), then a GET for each object the lists did not return.
+    pub async fn read_all(
+        &self,
+        objects: &[&Object],
+        selector: &str,
+    ) -> Result<BTreeMap<ObjectKey, Option<Object>>, ClusterError> {
+        use futures::{StreamExt, TryStreamExt};
+        const PARALLEL: usize = 16;
+        let served: Vec<&Object> = objects
+            .iter()
+            .copied()
+            .filter(|o| self.resource(o.api_version(), o.kind()).is_some())
+            .collect();
+        let groups: BTreeSet<(&str, &str, Option<&str>)> = served
+            .iter()
+            .map(|o| (o.api_version(), o.kind(), o.namespace()))
+            .collect();
+        let lists: Vec<Vec<Object>> = futures::stream::iter(groups)
+            .map(|(api, kind, ns)| self.list(api, kind, ns, selector))
+            .buffered(PARALLEL)
+            .try_collect()
+            .await?;
+        let mut lives: BTreeMap<ObjectKey, Option<Object>> = BTreeMap::new();
+        for o in lists.into_iter().flatten() {
+            lives.insert(o.key(), Some(o));
+        }
+        let missing: Vec<&Object> = served
+            .into_iter()
+            .filter(|o| !lives.contains_key(&o.key()))
+            .collect();
+        let fetched: Vec<Option<Object>> = futures::stream::iter(missing.iter().copied())
+            .map(|o| self.get(o))
+            .buffered(PARALLEL)
+            .try_collect()
+            .await?;
+        for (o, live) in missing.iter().zip(fetched) {
+            lives.insert(o.key(), live);
+        }
+        for o in objects {
+            lives.entry(o.key()).or_insert(None);
+        }
+        Ok(lives)
     }
 }
 
-/// An error and its causes on one line: "a: b: c".
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
+impl Cluster {
+    /// A JSON merge patch (RFC 7386) with landscape's field manager: for the few changes
+    /// landscape makes to objects outside a full apply (dropping its labels from an object
+    /// it releases, keeping a StatefulSet's claims).
+    pub async fn merge_patch(
+        &self,
+        key: &ObjectKey,
+        patch: &Value,
+    ) -> Result<Object, ClusterError> {
+        let Some(resource) = self.resource_any_version(&key.group, &key.kind) else {
+            return Err(ClusterError::NotServed {
+                object: key.to_string(),
+                api_version: key.group.clone(),
+                kind: key.kind.clone(),
+            });
+        };
+        let api = self.api_for(&resource, key.namespace.as_deref());
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        api.patch(&key.name, &params, &Patch::Merge(patch))
+            .await
+            .map(to_object)
+            .map_err(|e| from_kube("patch", key, e))
     }
-    parts.join(": ")
 }

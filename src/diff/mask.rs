@@ -37,7 +37,7 @@ pub fn secret_values(v: &Value) -> BTreeSet<String> {
             if let Some(s) = val.as_str() {
                 out.insert(s.to_string());
                 if field == "data"
-                    && let Some(decoded) = crate::cluster::inventory::base64_decode(s)
+                    && let Some(decoded) = crate::k8s::base64::decode(s)
                     && let Ok(text) = String::from_utf8(decoded)
                 {
                     out.insert(text);

@@ -1,12 +1,15 @@
 //! What `up` would do, object by object, without doing it.
 //!
-//! For every rendered object: the live object (read with one LIST per kind and namespace
-//! for the stack's members, a GET for the rest) against the server's own prediction — a
-//! server-side apply dry run with landscape's field manager and force, exactly the request
-//! `up` sends — both normalised, so defaults the server fills in never show as changes.
-//! Objects whose kind is not served yet (its CRD comes with the stack) are creations. The
-//! inventory tells what `up` would prune. Secrets are masked before anything is compared
-//! for display. Dry runs go out concurrently with a bound, after one discovery.
+//! Every object goes through the same ownership decision `up` makes
+//! ([`crate::ownership::decide`]); what `up` would write is then compared: the live object
+//! (read with one LIST per kind and namespace for the stack's members, a GET for the rest)
+//! against the server's own prediction — a server-side apply dry run with landscape's
+//! field manager and force, exactly the request `up` sends — both normalised, so defaults
+//! the server fills in never show as changes. Objects whose kind is not served yet (its CRD
+//! comes with the stack) are creations. What pruning would do is decided by the same
+//! function pruning calls ([`crate::ownership::let_go`]). Secrets are masked before
+//! anything is compared for display. Dry runs go out concurrently with a bound, after one
+//! discovery.
 
 pub mod mask;
 pub mod normalize;
@@ -17,9 +20,10 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cluster::inventory::Inventory;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError};
-use crate::object::{Object, ObjectKey, labels};
+use crate::inventory::Inventory;
+use crate::k8s::{Object, ObjectKey, labels};
+use crate::ownership::{self, Decision, Facts, Subject};
 use crate::render::RenderedComponent;
 
 /// How many dry runs are in flight at once.
@@ -33,10 +37,24 @@ pub enum Action {
     Update,
     Delete,
     Unchanged,
+    /// Someone else's object that `--force-conflicts` takes over (with what changes).
+    Adopt,
+    /// An adopted object the stack lets go of: left in place, no longer landscape's.
+    Release,
+    /// An object the stack lets go of that stays (a CRD, a volume, a namespace in use, an
+    /// object someone else has replaced).
+    Keep,
     /// The object exists and belongs to someone else: `up` would refuse.
     Conflict,
     /// The server refused the dry run (a webhook denied it, a field is invalid…).
     Error,
+}
+
+impl Action {
+    /// Whether `up` would change the cluster (or fail) because of it.
+    pub fn is_change(self) -> bool {
+        !matches!(self, Action::Unchanged | Action::Keep)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -56,6 +74,24 @@ pub struct ObjectChange {
     pub note: Option<String>,
 }
 
+impl ObjectChange {
+    fn new(object: ObjectKey, action: Action) -> ObjectChange {
+        ObjectChange {
+            object,
+            action,
+            crd_pending: false,
+            changed_paths: vec![],
+            diff: None,
+            note: None,
+        }
+    }
+
+    fn noted(mut self, note: impl Into<String>) -> ObjectChange {
+        self.note = Some(note.into());
+        self
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ComponentDiff {
     pub name: String,
@@ -63,6 +99,9 @@ pub struct ComponentDiff {
     pub update: usize,
     pub delete: usize,
     pub unchanged: usize,
+    pub adopt: usize,
+    pub release: usize,
+    pub keep: usize,
     pub conflicts: usize,
     pub errors: usize,
     /// Every object that is not unchanged.
@@ -82,15 +121,12 @@ impl StackDiff {
     }
 }
 
-/// Options that change what counts as a change.
+/// Options that change what counts as a change: the flags `up` would run with.
 #[derive(Clone, Debug, Default)]
 pub struct DiffOptions {
     /// Show what pruning would delete.
     pub prune: bool,
-    pub delete_crds: bool,
-    pub delete_volumes: bool,
-    /// Compare as if `--force-conflicts` were given (no conflicts).
-    pub force_conflicts: bool,
+    pub flags: ownership::Flags,
 }
 
 /// Computes the diff of a rendered stack against the cluster.
@@ -100,10 +136,19 @@ pub async fn diff(
     cluster: &Cluster,
     opts: &DiffOptions,
 ) -> Result<StackDiff, ClusterError> {
-    let inventory = Inventory::load(cluster, stack)
-        .await?
-        .unwrap_or_else(|| Inventory::new(stack));
-    let lives = read_live(stack, rendered, cluster).await?;
+    let inventory = match Inventory::load(cluster, stack).await? {
+        Some(inv) => inv,
+        None => Inventory::new(crate::inventory::StackIdentity {
+            name: stack.to_string(),
+            origin: crate::inventory::Origin::Profile {
+                profile: stack.to_string(),
+            },
+            profile: None,
+        }),
+    };
+    let objects: Vec<&Object> = rendered.iter().flat_map(|r| r.objects.iter()).collect();
+    let selector = format!("{}={}", labels::APPLYSET_PART_OF, inventory.applyset());
+    let lives = cluster.read_all(&objects, &selector).await?;
 
     let jobs: Vec<(&str, &Object)> = rendered
         .iter()
@@ -116,7 +161,7 @@ pub async fn diff(
             async move {
                 (
                     component.to_string(),
-                    compare(cluster, obj, live, inventory, opts).await,
+                    compare(cluster, obj, live, inventory, &opts.flags).await,
                 )
             }
         })
@@ -144,36 +189,15 @@ pub async fn diff(
             change?,
         );
     }
-
     if opts.prune {
-        let desired: BTreeSet<String> = jobs_keys(rendered);
-        for (component, key) in inventory.members() {
-            let Some(component) = component else { continue };
-            if desired.contains(&key.to_id())
-                || crate::engine::is_retained(&key, opts.delete_crds, opts.delete_volumes)
-            {
-                continue;
-            }
-            if cluster.get_key(&key).await?.is_none() {
-                continue;
-            }
+        for (component, change) in pruning(cluster, &inventory, rendered, &opts.flags).await? {
             let entry = by_component
-                .entry(component.to_string())
+                .entry(component.clone())
                 .or_insert_with(|| ComponentDiff {
-                    name: component.to_string(),
+                    name: component,
                     ..Default::default()
                 });
-            add(
-                entry,
-                ObjectChange {
-                    object: key,
-                    action: Action::Delete,
-                    crd_pending: false,
-                    changed_paths: vec![],
-                    diff: None,
-                    note: Some("no longer rendered: pruned once the component is healthy".into()),
-                },
-            );
+            add(entry, change);
         }
     }
 
@@ -185,7 +209,7 @@ pub async fn diff(
     components.extend(by_component.into_values());
     let changes = components
         .iter()
-        .any(|c| c.create + c.update + c.delete + c.conflicts + c.errors > 0);
+        .any(|c| c.changes.iter().any(|ch| ch.action.is_change()));
     Ok(StackDiff {
         stack: stack.to_string(),
         changes,
@@ -193,158 +217,155 @@ pub async fn diff(
     })
 }
 
-fn jobs_keys(rendered: &[RenderedComponent]) -> BTreeSet<String> {
-    rendered
+/// What pruning would do with the members the stack no longer renders: the ownership
+/// policy's decisions, from the same reads pruning makes.
+async fn pruning(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    rendered: &[RenderedComponent],
+    flags: &ownership::Flags,
+) -> Result<Vec<(String, ObjectChange)>, ClusterError> {
+    let desired: BTreeSet<ObjectKey> = rendered
         .iter()
-        .flat_map(|r| r.objects.iter().map(|o| o.key().to_id()))
-        .collect()
+        .flat_map(|r| r.objects.iter().map(|o| o.key()))
+        .collect();
+    let stale: Vec<(Option<String>, ObjectKey)> = inventory
+        .members()
+        .into_iter()
+        .filter(|(c, k, _)| c.is_some() && !desired.contains(k))
+        .map(|(c, k, _)| (c.map(str::to_string), k))
+        .collect();
+    let verdicts = ownership::let_go(cluster, inventory, &stale, flags).await?;
+    let mut out = Vec::new();
+    for v in verdicts {
+        let component = v.component.clone().unwrap_or_default();
+        let change = match &v.decision {
+            Decision::Delete => ObjectChange::new(v.key.clone(), Action::Delete)
+                .noted("no longer rendered: pruned once the component is healthy"),
+            Decision::Release => ObjectChange::new(v.key.clone(), Action::Release)
+                .noted("adopted and no longer rendered: left in place, no longer landscape's"),
+            Decision::Keep(why) => {
+                ObjectChange::new(v.key.clone(), Action::Keep).noted(format!("kept: {why}"))
+            }
+            Decision::LeaveAlone { why } => {
+                ObjectChange::new(v.key.clone(), Action::Keep).noted(format!("{why}; left alone"))
+            }
+            _ => continue,
+        };
+        out.push((component, change));
+    }
+    Ok(out)
 }
 
 fn add(c: &mut ComponentDiff, change: ObjectChange) {
-    match change.action {
-        Action::Create => c.create += 1,
-        Action::Update => c.update += 1,
-        Action::Delete => c.delete += 1,
-        Action::Unchanged => {
-            c.unchanged += 1;
-            return;
-        }
-        Action::Conflict => c.conflicts += 1,
-        Action::Error => c.errors += 1,
+    let slot = match change.action {
+        Action::Create => &mut c.create,
+        Action::Update => &mut c.update,
+        Action::Delete => &mut c.delete,
+        Action::Adopt => &mut c.adopt,
+        Action::Release => &mut c.release,
+        Action::Keep => &mut c.keep,
+        Action::Conflict => &mut c.conflicts,
+        Action::Error => &mut c.errors,
+        Action::Unchanged => &mut c.unchanged,
+    };
+    *slot += 1;
+    if change.action != Action::Unchanged {
+        c.changes.push(change);
     }
-    c.changes.push(change);
 }
 
-/// The live object of every rendered object (None when absent): members come from one
-/// labelled LIST per kind and namespace; the rest from a GET each.
-async fn read_live(
-    stack: &str,
-    rendered: &[RenderedComponent],
-    cluster: &Cluster,
-) -> Result<BTreeMap<ObjectKey, Option<Object>>, ClusterError> {
-    let selector = format!(
-        "{}={}",
-        labels::APPLYSET_PART_OF,
-        crate::cluster::inventory::applyset_id(stack)
-    );
-    let mut groups: BTreeSet<(String, String, Option<String>)> = BTreeSet::new();
-    for obj in rendered.iter().flat_map(|r| r.objects.iter()) {
-        if cluster.resource(obj.api_version(), obj.kind()).is_some() {
-            groups.insert((
-                obj.api_version().to_string(),
-                obj.kind().to_string(),
-                obj.namespace().map(str::to_string),
-            ));
-        }
-    }
-    let lists: Vec<Result<Vec<Object>, ClusterError>> = futures::stream::iter(groups)
-        .map(|(api, kind, ns)| {
-            let selector = &selector;
-            async move { cluster.list(&api, &kind, ns.as_deref(), selector).await }
-        })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    let mut lives: BTreeMap<ObjectKey, Option<Object>> = BTreeMap::new();
-    for list in lists {
-        for o in list? {
-            lives.insert(o.key(), Some(o));
-        }
-    }
-    let missing: Vec<&Object> = rendered
-        .iter()
-        .flat_map(|r| r.objects.iter())
-        .filter(|o| {
-            !lives.contains_key(&o.key()) && cluster.resource(o.api_version(), o.kind()).is_some()
-        })
-        .collect();
-    let fetched: Vec<Result<Option<Object>, ClusterError>> =
-        futures::stream::iter(missing.iter().copied())
-            .map(|o| cluster.get(o))
-            .buffered(PARALLEL)
-            .collect()
-            .await;
-    for (o, live) in missing.iter().zip(fetched) {
-        lives.insert(o.key(), live?);
-    }
-    Ok(lives)
-}
-
-/// The change `up` would make to one object.
+/// The change `up` would make to one rendered object: the ownership decision, and for
+/// what `up` would write, the server's own prediction of the result.
 async fn compare(
     cluster: &Cluster,
     desired: &Object,
     live: Option<Object>,
     inventory: &Inventory,
-    opts: &DiffOptions,
+    flags: &ownership::Flags,
 ) -> Result<ObjectChange, ClusterError> {
-    let change = |action: Action| ObjectChange {
-        object: desired.key(),
-        action,
-        crd_pending: false,
-        changed_paths: vec![],
-        diff: None,
-        note: None,
+    let key = desired.key();
+    let applyset = inventory.applyset();
+    let subject = Subject {
+        key: &key,
+        desired: Some(desired),
+        live: live.as_ref(),
+        membership: inventory.membership(&key),
+        applyset: &applyset,
     };
+    let decision = ownership::decide(&subject, flags, &Facts::default());
+    let live = match (decision, live) {
+        (Decision::Create, _) | (_, None) => return Ok(creation(cluster, desired)),
+        (Decision::Use { owner }, _) => {
+            return Ok(ObjectChange::new(key, Action::Unchanged).noted(format!(
+                "exists and is {owner}: used as it is, never modified"
+            )));
+        }
+        (Decision::Conflict { owner }, _) => {
+            return Ok(ObjectChange::new(key, Action::Conflict).noted(format!(
+                "already exists and is {owner}; up would refuse to take it over (--force-conflicts to take it)"
+            )));
+        }
+        (Decision::Adopt { owner }, Some(live)) => {
+            let mut c = predicted(cluster, desired, &live, Action::Adopt).await?;
+            c.note = Some(format!(
+                "exists and is {owner}: up --force-conflicts takes it over"
+            ));
+            return Ok(c);
+        }
+        (_, Some(live)) => live,
+    };
+    if desired.is_create_only() {
+        return Ok(ObjectChange::new(key, Action::Unchanged));
+    }
+    predicted(cluster, desired, &live, Action::Update).await
+}
+
+/// A creation, shown whole; marked when its kind is not served yet.
+fn creation(cluster: &Cluster, desired: &Object) -> ObjectChange {
+    let mut c = ObjectChange::new(desired.key(), Action::Create);
     if cluster
         .resource(desired.api_version(), desired.kind())
         .is_none()
     {
-        let mut c = change(Action::Create);
         c.crd_pending = true;
         c.note = Some("its kind is not served yet: the CRD comes with the stack".into());
-        c.diff = Some(unified(None, Some(desired)));
-        return Ok(c);
     }
-    let Some(live) = live else {
-        let mut c = change(Action::Create);
-        c.diff = Some(unified(None, Some(desired)));
-        return Ok(c);
+    c.diff = Some(unified(None, Some(desired)));
+    c
+}
+
+/// The server's prediction of an apply (a dry run with landscape's field manager and
+/// force, exactly the request `up` sends) against the live object: `changed` when they
+/// differ once normalised, unchanged otherwise.
+async fn predicted(
+    cluster: &Cluster,
+    desired: &Object,
+    live: &Object,
+    changed: Action,
+) -> Result<ObjectChange, ClusterError> {
+    let key = desired.key();
+    let opts = ApplyOptions {
+        dry_run: true,
+        force: true,
     };
-    let owned = inventory.owns_live(&live);
-    if !owned && !opts.force_conflicts {
-        if desired.is_namespace() {
-            let mut c = change(Action::Unchanged);
-            c.note = Some("exists and is not landscape's: used as it is".into());
-            return Ok(c);
-        }
-        let mut c = change(Action::Conflict);
-        c.note = Some(format!(
-            "already exists and is {}; up would refuse to take it over (--force-conflicts to take it)",
-            crate::engine::foreign_owner(&live)
-        ));
-        return Ok(c);
-    }
-    if desired.is_create_only() {
-        return Ok(change(Action::Unchanged));
-    }
-    let predicted = match cluster
-        .apply(
-            desired,
-            ApplyOptions {
-                dry_run: true,
-                force: true,
-            },
-        )
-        .await
-    {
-        Ok(p) => p,
-        Err(e) if e.is_transient() => return Err(e),
-        Err(e) => {
-            let mut c = change(Action::Error);
-            c.note = Some(crate::report::redact::redact(&format!(
-                "the server refused the dry run: {e}"
-            )));
-            return Ok(c);
-        }
-    };
-    let mut before = normalize::normalize(&live);
+    let predicted =
+        match cluster.apply(desired, opts).await {
+            Ok(p) => p,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                return Ok(ObjectChange::new(key, Action::Error).noted(
+                    crate::report::redact::redact(&format!("the server refused the dry run: {e}")),
+                ));
+            }
+        };
+    let mut before = normalize::normalize(live);
     let mut after = normalize::normalize(&predicted);
     if before == after {
-        return Ok(change(Action::Unchanged));
+        return Ok(ObjectChange::new(key, Action::Unchanged));
     }
     mask::mask_pair(Some(&mut before), Some(&mut after));
-    let mut c = change(Action::Update);
+    let mut c = ObjectChange::new(key, changed);
     c.changed_paths = normalize::changed_paths(&before, &after);
     c.diff = Some(text_diff(&before, &after));
     Ok(c)

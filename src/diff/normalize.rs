@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::object::Object;
+use crate::k8s::Object;
 
 /// Metadata the server owns.
 const SERVER_METADATA: &[&str] = &[

@@ -1,28 +1,22 @@
-//! Applying one component's objects: CRDs first and waited for, then namespaces, then the
-//! rest in install order, each kind's objects in parallel with a bound. Transient errors —
-//! throttling, server errors, a webhook not answering yet, a kind the API server does not
-//! serve yet right after its CRD — are retried with backoff until the deadline.
+//! Applying one component's objects: CRDs first and waited for, then the rest in install
+//! order, each kind's objects in parallel with a bound. Each batch is read, decided by the
+//! ownership policy, recorded in the inventory, and only then written. Transient errors —
+//! an API server restarting, throttling, a webhook not answering yet, a kind not served
+//! yet right after its CRD — are retried with backoff until the deadline.
 
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use tokio::time::Instant;
 
-use super::{Ctx, order};
+use super::Ctx;
+use crate::cluster::retry::retrying;
 use crate::cluster::{ApplyOptions, ClusterError};
 use crate::health;
-use crate::object::{Object, ObjectKey, labels};
-use crate::report::Event;
-
-/// What an apply did to one object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Configured,
-    Unchanged,
-    /// A pre-existing Namespace landscape does not own: used as it is, never modified.
-    Adopted,
-}
+use crate::inventory::Membership;
+use crate::k8s::{CrdInfo, Object, ObjectKey, order};
+use crate::ownership::{self, Decision, Facts, Subject};
+use crate::report::{AppliedObject, Change, Event, FailureClass};
 
 /// The result of applying a component.
 #[derive(Debug, Default)]
@@ -30,6 +24,8 @@ pub struct Applied {
     pub created: usize,
     pub configured: usize,
     pub unchanged: usize,
+    /// Every object that was not unchanged, with what happened to it.
+    pub changes: Vec<AppliedObject>,
     /// Objects as the server returned them, in apply order.
     pub objects: Vec<Object>,
 }
@@ -43,6 +39,17 @@ pub enum ApplyFailure {
     Conflict { object: ObjectKey, owner: String },
     /// The deadline passed while waiting (a CRD to be established or served).
     Timeout(String),
+    /// The run was asked to stop.
+    Stopped,
+}
+
+impl ApplyFailure {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            ApplyFailure::Timeout(_) | ApplyFailure::Stopped => FailureClass::Gate,
+            ApplyFailure::Api(_) | ApplyFailure::Conflict { .. } => FailureClass::Api,
+        }
+    }
 }
 
 impl std::fmt::Display for ApplyFailure {
@@ -54,40 +61,19 @@ impl std::fmt::Display for ApplyFailure {
                 "{object} already exists and is {owner}; landscape does not take over objects it does not own (hint: delete it, change its name in the stack, or re-run with --force-conflicts to take it over)"
             ),
             ApplyFailure::Timeout(what) => write!(f, "timed out {what}"),
+            ApplyFailure::Stopped => f.write_str("stopped before it was applied"),
         }
+    }
+}
+
+impl From<ClusterError> for ApplyFailure {
+    fn from(e: ClusterError) -> Self {
+        ApplyFailure::Api(e)
     }
 }
 
 /// How many objects of one kind are applied at once.
 const PARALLEL_APPLIES: usize = 8;
-
-/// Who an existing object seems to belong to, for conflict messages. Ownership itself is
-/// decided by the inventory, never by labels anyone could copy.
-pub fn foreign_owner(live: &Object) -> String {
-    match (live.label(labels::MANAGED_BY), live.label(labels::STACK)) {
-        (Some(labels::MANAGED_BY_VALUE), Some(s)) => {
-            format!("labelled for the landscape stack `{s}` but not in its inventory")
-        }
-        (Some(tool), _) => format!("managed by `{tool}`"),
-        (None, _) => {
-            let managers: Vec<&str> = live
-                .pointer("/metadata/managedFields")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m.get("manager").and_then(|v| v.as_str()))
-                .collect();
-            if managers.is_empty() {
-                "not managed by landscape".to_string()
-            } else {
-                format!(
-                    "not managed by landscape (field managers: {})",
-                    managers.join(", ")
-                )
-            }
-        }
-    }
-}
 
 pub async fn apply_component(
     ctx: &Ctx<'_>,
@@ -116,14 +102,8 @@ pub async fn apply_component(
     // created at run time by an operator, often from another object of this component (a
     // Gatekeeper ConstraintTemplate) — wait until everything else is applied.
     let mut deferred: Vec<&Object> = Vec::new();
-    let mut start = 0;
-    while start < rest.len() {
-        let r = order::rank(rest[start]);
-        let end = rest[start..]
-            .iter()
-            .position(|o| order::rank(o) != r)
-            .map_or(rest.len(), |n| start + n);
-        let (served, late): (Vec<&Object>, Vec<&Object>) = rest[start..end]
+    for group in rest.chunk_by(|a, b| order::rank(a) == order::rank(b)) {
+        let (served, late): (Vec<&Object>, Vec<&Object>) = group
             .iter()
             .partition(|o| ctx.cluster.resource(o.api_version(), o.kind()).is_some());
         deferred.extend(late);
@@ -131,7 +111,6 @@ pub async fn apply_component(
             apply_batch(ctx, component, &served, deadline, &mut applied).await?;
             progress(&applied);
         }
-        start = end;
     }
     if !deferred.is_empty() {
         ensure_kinds_served(ctx, component, &deferred, deadline).await?;
@@ -141,17 +120,9 @@ pub async fn apply_component(
     Ok(applied)
 }
 
-/// What a batch's objects are before anything is written.
-enum Found {
-    /// Landscape owns it, or it does not exist yet: apply it. Holds the live object.
-    Ours(Option<Object>),
-    /// A Namespace someone else made: used as it is.
-    Adopted(Object),
-}
-
-/// Reads a batch's live objects, checks ownership, records the members in the inventory
-/// (before creating anything, so an interrupted run never orphans an object), then
-/// applies them.
+/// Reads a batch's live objects, decides each by the ownership policy, records what will be
+/// written in the inventory (before creating anything, so an interrupted run never orphans
+/// an object), then writes.
 async fn apply_batch(
     ctx: &Ctx<'_>,
     component: &str,
@@ -159,31 +130,28 @@ async fn apply_batch(
     deadline: Instant,
     applied: &mut Applied,
 ) -> Result<(), ApplyFailure> {
-    let found: Vec<Result<Found, ApplyFailure>> = stream::iter(batch.iter().copied())
-        .map(|obj| classify(ctx, obj, deadline))
+    if ctx.cancel.is_cancelled() {
+        return Err(ApplyFailure::Stopped);
+    }
+    let lives: Vec<Option<Object>> = stream::iter(batch.iter().copied())
+        .map(|obj| with_retries(ctx, deadline, || ctx.cluster.get(obj)))
         .buffered(PARALLEL_APPLIES)
-        .collect()
-        .await;
-    let found: Vec<Found> = found.into_iter().collect::<Result<_, _>>()?;
-    let members: Vec<ObjectKey> = batch
-        .iter()
-        .zip(&found)
-        .filter(|(_, f)| matches!(f, Found::Ours(_)))
-        .map(|(o, _)| o.key())
-        .collect();
-    ctx.record(component, members)
+        .collect::<Vec<_>>()
         .await
-        .map_err(ApplyFailure::Api)?;
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let (decisions, records) = decide(ctx, batch, &lives).await?;
+    ctx.record(component, &records).await?;
 
     let results: Vec<Result<(Change, Object), ApplyFailure>> =
-        stream::iter(batch.iter().copied().zip(found))
-            .map(|(obj, found)| async move {
-                match found {
-                    Found::Adopted(live) => Ok((Change::Adopted, live)),
-                    Found::Ours(Some(live)) if obj.is_create_only() => {
+        stream::iter(batch.iter().copied().zip(lives).zip(decisions))
+            .map(|((obj, live), decision)| async move {
+                match (decision, live) {
+                    (Decision::Use { .. }, Some(live)) => Ok((Change::Used, live)),
+                    (Decision::Apply, Some(live)) if obj.is_create_only() => {
                         Ok((Change::Unchanged, live))
                     }
-                    Found::Ours(live) => apply_one(ctx, obj, live, deadline).await,
+                    (decision, live) => apply_one(ctx, obj, live, decision, deadline).await,
                 }
             })
             .buffered(PARALLEL_APPLIES)
@@ -193,36 +161,64 @@ async fn apply_batch(
         let (change, obj) = r?;
         match change {
             Change::Created => applied.created += 1,
-            Change::Configured => applied.configured += 1,
+            Change::Configured | Change::Adopted => applied.configured += 1,
             Change::Unchanged => applied.unchanged += 1,
-            Change::Adopted => {}
+            Change::Used => {}
+        }
+        if change != Change::Unchanged {
+            applied.changes.push(AppliedObject {
+                object: obj.key(),
+                action: change,
+            });
         }
         applied.objects.push(obj);
     }
     Ok(())
 }
 
-/// Reads the live object (with retries) and decides whether landscape may apply it.
-async fn classify(ctx: &Ctx<'_>, obj: &Object, deadline: Instant) -> Result<Found, ApplyFailure> {
-    let live = retrying(deadline, || ctx.cluster.get(obj), ctx).await?;
-    let Some(live) = live else {
-        return Ok(Found::Ours(None));
-    };
-    if ctx.owns(&live).await {
-        return Ok(Found::Ours(Some(live)));
+/// What to record before a batch is written: each object about to be created or taken
+/// over, and each retained one the stack renders again.
+type Records = Vec<(ObjectKey, Membership)>;
+
+/// The ownership decision for each object of a batch, and what to record before writing;
+/// a conflict fails the component.
+async fn decide(
+    ctx: &Ctx<'_>,
+    batch: &[&Object],
+    lives: &[Option<Object>],
+) -> Result<(Vec<Decision>, Records), ApplyFailure> {
+    let inv = ctx.inventory.lock().await;
+    let applyset = inv.applyset();
+    let mut decisions = Vec::new();
+    let mut records = Vec::new();
+    for (obj, live) in batch.iter().zip(lives) {
+        let key = obj.key();
+        let membership = inv.membership(&key);
+        let subject = Subject {
+            key: &key,
+            desired: Some(obj),
+            live: live.as_ref(),
+            membership,
+            applyset: &applyset,
+        };
+        let decision = ownership::decide(&subject, &ctx.opts.flags, &Facts::default());
+        match &decision {
+            Decision::Conflict { owner } => {
+                return Err(ApplyFailure::Conflict {
+                    object: key,
+                    owner: owner.clone(),
+                });
+            }
+            Decision::Create => records.push((key, Membership::Member)),
+            Decision::Adopt { .. } => records.push((key, Membership::Adopted)),
+            Decision::Apply if membership == Membership::Retained => {
+                records.push((key, Membership::Member))
+            }
+            _ => {}
+        }
+        decisions.push(decision);
     }
-    // A namespace someone else made is used, never taken over — not even with
-    // --force-conflicts: owning it would let `down` delete it with everything in it.
-    if obj.is_namespace() {
-        return Ok(Found::Adopted(live));
-    }
-    if ctx.opts.force_conflicts {
-        return Ok(Found::Ours(Some(live)));
-    }
-    Err(ApplyFailure::Conflict {
-        object: obj.key(),
-        owner: foreign_owner(&live),
-    })
+    Ok((decisions, records))
 }
 
 /// Applies one object with retries; tells created, configured and unchanged apart by the
@@ -231,56 +227,44 @@ async fn apply_one(
     ctx: &Ctx<'_>,
     obj: &Object,
     live: Option<Object>,
+    decision: Decision,
     deadline: Instant,
 ) -> Result<(Change, Object), ApplyFailure> {
-    let result = retrying(
-        deadline,
-        || {
-            ctx.cluster.apply(
-                obj,
-                ApplyOptions {
-                    dry_run: false,
-                    force: true,
-                },
-            )
-        },
-        ctx,
-    )
-    .await?;
-    let change = match &live {
-        None => Change::Created,
-        Some(l) if l.resource_version() == result.resource_version() => Change::Unchanged,
-        Some(_) => Change::Configured,
+    let opts = ApplyOptions {
+        dry_run: false,
+        force: true,
+    };
+    let result = with_retries(ctx, deadline, || ctx.cluster.apply(obj, opts)).await?;
+    let change = match (&decision, &live) {
+        (Decision::Adopt { .. }, _) => Change::Adopted,
+        (_, None) => Change::Created,
+        (_, Some(l)) if l.resource_version() == result.resource_version() => Change::Unchanged,
+        (_, Some(_)) => Change::Configured,
     };
     Ok((change, result))
 }
 
-/// Runs a cluster call, retrying transient errors with backoff until the deadline. A
-/// "not found" for a kind refreshes discovery before the next try.
-async fn retrying<T, F, Fut>(
-    deadline: Instant,
-    mut call: F,
+/// A cluster call retried on transient errors until the deadline; a kind not served yet
+/// refreshes discovery before the next try.
+async fn with_retries<T, F, Fut>(
     ctx: &Ctx<'_>,
-) -> Result<T, ApplyFailure>
+    deadline: Instant,
+    call: F,
+) -> Result<T, ClusterError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClusterError>>,
 {
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
-                tracing::debug!("retrying: {e}");
-                if e.is_not_found() {
-                    let _ = ctx.cluster.refresh_discovery().await;
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+    retrying(
+        deadline,
+        async |e: &ClusterError| {
+            if matches!(e, ClusterError::NotServed { .. }) || e.is_not_found() {
+                let _ = ctx.cluster.refresh_discovery().await;
             }
-            Err(e) => return Err(ApplyFailure::Api(e)),
-        }
-    }
+        },
+        call,
+    )
+    .await
 }
 
 /// Waits until every CRD is Established and its kind is served (discovery lags behind the
@@ -295,7 +279,7 @@ async fn wait_for_crds(
     loop {
         let mut pending = Vec::new();
         for crd in crds {
-            let live = ctx.cluster.get(crd).await.map_err(ApplyFailure::Api)?;
+            let live = with_retries(ctx, deadline, || ctx.cluster.get(crd)).await?;
             let health = live
                 .as_ref()
                 .map_or(health::Health::Progressing("not found".into()), |l| {
@@ -303,14 +287,13 @@ async fn wait_for_crds(
                 });
             match health {
                 health::Health::Ready => {
-                    let group = crd.pointer_str("/spec/group").unwrap_or_default();
-                    let kind = crd.pointer_str("/spec/names/kind").unwrap_or_default();
-                    if !ctx.cluster.serves(group, kind) {
+                    let info = CrdInfo::of(crd).expect("a CRD");
+                    if !ctx.cluster.serves(&info.group, &info.kind) {
                         pending.push(format!("{} (established, not yet served)", crd.name()));
                     }
                 }
                 health::Health::Failed(r) => {
-                    return Err(ApplyFailure::Api(ClusterError::Other(format!(
+                    return Err(ApplyFailure::Api(ClusterError::Invalid(format!(
                         "CRD {}: {r}",
                         crd.name()
                     ))));
@@ -358,7 +341,8 @@ async fn ensure_kinds_served(
 
 /// The shared step of the loops that wait for the API server: done when nothing is
 /// pending, a timeout past the deadline; otherwise say what is awaited (once per change),
-/// pause, and refresh discovery so newly served kinds are seen.
+/// pause, and refresh discovery so newly served kinds are seen. A discovery that fails for
+/// a transient reason (the API server restarting) is tried again at the next pause.
 struct Waiting<'a> {
     ctx: &'a Ctx<'a>,
     component: &'a str,
@@ -390,6 +374,9 @@ impl<'a> Waiting<'a> {
         if Instant::now() >= self.deadline {
             return Err(ApplyFailure::Timeout(reason));
         }
+        if self.ctx.cancel.is_cancelled() {
+            return Err(ApplyFailure::Stopped);
+        }
         if reason != self.last_reason {
             self.ctx.sink.emit(&Event::Waiting {
                 component: self.component.to_string(),
@@ -399,11 +386,10 @@ impl<'a> Waiting<'a> {
             self.last_reason = reason;
         }
         tokio::time::sleep(self.pause).await;
-        self.ctx
-            .cluster
-            .refresh_discovery()
-            .await
-            .map_err(ApplyFailure::Api)?;
-        Ok(false)
+        match self.ctx.cluster.refresh_discovery().await {
+            Ok(()) => Ok(false),
+            Err(e) if e.is_transient() => Ok(false),
+            Err(e) => Err(ApplyFailure::Api(e)),
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! with the cluster's own warnings about it and its pods.
 //!
 //! Polling (not watching) on purpose: it needs only `get`, survives API server restarts
-//! during bootstrap, and a component has tens of gated objects, not thousands.
+//! during bootstrap, and a component has tens of gated objects, not thousands. A read that
+//! fails for a transient reason is tried again at the next poll; one the API server
+//! refuses for good fails the component as an API error (exit 4), not a gate failure.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,13 +17,14 @@ use tokio::time::Instant;
 use super::Ctx;
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::{self, EndpointState, Health};
-use crate::object::Object;
-use crate::report::{Event, NotReady};
+use crate::k8s::Object;
+use crate::report::{Event, FailureClass, NotReady};
 use crate::stack::Component;
 
 /// Why a gate did not pass.
 #[derive(Debug)]
 pub struct GateFailure {
+    pub class: FailureClass,
     pub error: String,
     pub not_ready: Vec<NotReady>,
 }
@@ -42,6 +45,13 @@ pub async fn wait_healthy(
     let mut last_reason = String::new();
     let mut interval = Duration::from_millis(500);
     loop {
+        if ctx.cancel.is_cancelled() {
+            return Err(GateFailure {
+                class: FailureClass::Gate,
+                error: "stopped while waiting".into(),
+                not_ready: vec![],
+            });
+        }
         let (statuses, extra) = match check(ctx, component, &gated).await {
             Ok(s) => s,
             Err(e) if e.is_transient() && Instant::now() < deadline => {
@@ -49,7 +59,13 @@ pub async fn wait_healthy(
                 continue;
             }
             Err(e) => {
+                let class = if e.is_transient() {
+                    FailureClass::Gate
+                } else {
+                    FailureClass::Api
+                };
                 return Err(GateFailure {
+                    class,
                     error: format!("cannot read the component's objects: {e}"),
                     not_ready: vec![],
                 });
@@ -66,6 +82,7 @@ pub async fn wait_healthy(
             let first = failed[0];
             let not_ready = diagnose(ctx.cluster, &waiting).await;
             return Err(GateFailure {
+                class: FailureClass::Gate,
                 error: format!("{} failed: {}", first.0.key(), first.1.reason()),
                 not_ready,
             });
@@ -82,6 +99,7 @@ pub async fn wait_healthy(
             }
             let timeout = crate::duration::format(component.timeout);
             return Err(GateFailure {
+                class: FailureClass::Gate,
                 error: format!(
                     "not healthy within the timeout ({timeout}); {} not ready",
                     not_ready.len()
@@ -115,13 +133,16 @@ pub async fn wait_healthy(
             });
             last_reason = reason;
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = ctx.cancel.cancelled() => {}
+        }
         interval = (interval + Duration::from_millis(250)).min(Duration::from_secs(2));
     }
 }
 
-fn cluster_nodes_key() -> crate::object::ObjectKey {
-    crate::object::ObjectKey {
+fn cluster_nodes_key() -> crate::k8s::ObjectKey {
+    crate::k8s::ObjectKey {
         group: String::new(),
         kind: "Node".into(),
         namespace: None,
@@ -162,7 +183,7 @@ async fn check(
 pub(crate) async fn assess_live(
     cluster: &Cluster,
     lives: Vec<(Object, Option<Object>)>,
-    readiness: &[crate::stack::ReadinessRule],
+    readiness: &[crate::health::ReadinessRule],
     cni: bool,
     opts: &crate::health::HealthOptions,
 ) -> Result<(Vec<(Object, Health)>, Option<String>), ClusterError> {

@@ -1,36 +1,56 @@
-//! Running a plan: each component is applied, then gated on health, as soon as the
-//! components it needs are healthy. Independent branches run side by side; when a
-//! component fails, everything that needs it is skipped and reported as such, while the
-//! rest of the graph carries on.
+//! Running a plan against a cluster: `up` (and `down` and `status`).
+//!
+//! `up` is a list of phases, each in its own module:
+//! 1. [`preflight`] — read-only checks before anything is written: names, kinds, who owns
+//!    what (the [`crate::ownership`] policy), and a server-side dry run of every object
+//!    the API server can already judge.
+//! 2. the lock ([`crate::cluster::lease`]) — one writer per stack.
+//! 3. [`record`] — the inventory, with everything a later run needs, before the first
+//!    object is written.
+//! 4. [`schedule`] and [`component`] — each component applied ([`apply`]) and gated
+//!    ([`gate`]) the moment its needs are healthy; what it no longer renders pruned
+//!    ([`prune`]) once it is healthy again.
+//! 5. components that left the stack are pruned, the inventory recorded, the summary
+//!    reported.
+//!
+//! A run asked to stop (a signal, a lost lock) starts nothing new, gives what is in
+//! flight a few seconds, records what it did, and ends with an `interrupted` event.
 
 mod apply;
+mod component;
+mod delete;
+mod down;
 mod gate;
-pub mod order;
-mod remove;
+mod preflight;
+mod prune;
+mod record;
+pub mod schedule;
 mod status;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
-pub use apply::{Change, foreign_owner};
-use remove::Pruning;
-pub use remove::{DownOptions, DownReport, down, is_retained};
-pub use status::{ComponentStatus, StackStatus, status};
+pub use down::{DownOptions, DownReport, down};
+pub use status::{ComponentStatus, HealthState, StackStatus, status};
 
-use crate::cluster::inventory::{self, Inputs, Inventory};
+use crate::cancel::{Cancel, StopReason};
+use crate::cluster::lease::{Holder, Lease, LeaseError};
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::HealthOptions;
-use crate::object::Object;
+use crate::inventory::{Inputs, Inventory, StackIdentity};
+use crate::ownership;
 use crate::plan::Plan;
 use crate::render::RenderedComponent;
 use crate::report::{
-    ComponentSummary, Event, FailureClass, NotReady, PlannedComponent, Sink, Summary,
+    ComponentState, ComponentSummary, Event, FailureClass, PlannedComponent, RunResult, Sink,
+    Summary,
 };
 use crate::stack::Stack;
+use schedule::{Scheduler, Stage, Transition};
 
 /// Settings of one run.
 #[derive(Clone, Debug, Default)]
@@ -38,47 +58,44 @@ pub struct RunOptions {
     /// Bounds the whole run; each component is also bounded by its own timeout.
     pub timeout: Option<Duration>,
     pub health: HealthOptions,
-    /// Take over objects that exist but belong to someone else.
-    pub force_conflicts: bool,
+    /// What the ownership policy may do beyond the default.
+    pub flags: ownership::Flags,
     /// Delete objects a component no longer renders, once it is healthy again.
     pub prune: bool,
-    /// Also prune CustomResourceDefinitions (their custom resources go with them).
-    pub delete_crds: bool,
-    /// Also prune PersistentVolumeClaims (their data goes with them).
-    pub delete_volumes: bool,
+    /// Who the stack is, recorded in the inventory and checked against it.
+    pub identity: Option<StackIdentity>,
+    /// Run even when the inventory records another stack under this name.
+    pub take_over_stack: bool,
     /// What the stack is installed from, recorded in the inventory.
     pub inputs: Inputs,
+    /// Wait this long for another run's lock before giving up.
+    pub wait_for_lock: Option<Duration>,
 }
+
+/// How long what is in flight may take to finish once a run is asked to stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// What a component's task needs.
 pub(crate) struct Ctx<'a> {
     pub cluster: &'a Cluster,
     pub sink: &'a dyn Sink,
     pub opts: &'a RunOptions,
-    /// The stack's inventory, written through as members are added (the lock also orders
+    /// The stack's inventory, written through as members are added (the mutex also orders
     /// the writes, each of which carries the whole inventory).
     pub inventory: &'a tokio::sync::Mutex<Inventory>,
+    pub cancel: &'a Cancel,
 }
 
 impl Ctx<'_> {
-    /// Whether landscape owns a live object in this stack.
-    pub async fn owns(&self, live: &Object) -> bool {
-        self.inventory.lock().await.owns_live(live)
-    }
-
-    /// Adds members to a component, and saves the inventory when that changed it.
+    /// Records objects of a component in the inventory (before they are written), and
+    /// saves it when that changed it.
     pub async fn record(
         &self,
         component: &str,
-        keys: Vec<crate::object::ObjectKey>,
+        keys: &[(crate::k8s::ObjectKey, crate::inventory::Membership)],
     ) -> Result<(), ClusterError> {
         let mut inv = self.inventory.lock().await;
-        let before = inv.components.get(component).map(|c| c.objects.len());
-        let retained_before = inv.retained.len();
-        inv.add(component, keys);
-        let after = inv.components.get(component).map(|c| c.objects.len());
-        if before != after || retained_before != inv.retained.len() {
-            inv.updated = crate::report::now_rfc3339();
+        if inv.add(component, keys) {
             inv.save(self.cluster).await?;
         }
         Ok(())
@@ -87,12 +104,27 @@ impl Ctx<'_> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Objects whose kind nothing will ever serve: found before anything is written.
+    /// Objects the API would refuse, or whose kind nothing will serve: found before
+    /// anything is written.
     #[error("{}", .0.join("; "))]
-    Preflight(Vec<String>),
+    Invalid(Vec<String>),
     /// Objects that exist and belong to someone else: found before anything is written.
     #[error("{} (hint: delete them, rename them in the stack, or re-run with --force-conflicts to take them over)", .0.join("; "))]
     Conflicts(Vec<String>),
+    /// The inventory under this stack's name records another stack.
+    #[error(
+        "stack `{name}` in this cluster was installed from {recorded}, not from {given} (hint: name this stack differently with `name:` in its stack file, or pass --take-over-stack if it is meant to replace the installed one)"
+    )]
+    OtherStack {
+        name: String,
+        recorded: String,
+        given: String,
+    },
+    #[error(transparent)]
+    Locked(#[from] LeaseError),
+    /// The stack a command names is not installed.
+    #[error("{}", crate::error::not_installed(.0))]
+    NotInstalled(String),
     /// The cluster failed while reading or writing the inventory.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -101,6 +133,12 @@ pub enum RunError {
     Failed {
         failed: Vec<(String, FailureClass)>,
         summary: Summary,
+    },
+    /// Asked to stop before the end; running the same command again resumes.
+    #[error("{} (hint: run the same command again to resume)", .reason.describe())]
+    Interrupted {
+        reason: StopReason,
+        summary: Option<Summary>,
     },
 }
 
@@ -111,146 +149,275 @@ fn describe_failures(failed: &[(String, FailureClass)]) -> String {
 
 impl RunError {
     pub fn exit_code(&self) -> crate::ExitCode {
+        use crate::ExitCode;
         match self {
-            RunError::Preflight(_) => crate::ExitCode::InvalidInput,
-            RunError::Conflicts(_) | RunError::Cluster(_) => crate::ExitCode::Cluster,
+            RunError::Invalid(_) | RunError::NotInstalled(_) => ExitCode::InvalidInput,
+            RunError::Conflicts(_)
+            | RunError::OtherStack { .. }
+            | RunError::Locked(_)
+            | RunError::Cluster(_) => ExitCode::Cluster,
             RunError::Failed { failed, .. } => {
                 if failed.iter().any(|(_, c)| *c == FailureClass::Api) {
-                    crate::ExitCode::Cluster
+                    ExitCode::Cluster
                 } else {
-                    crate::ExitCode::GateFailed
+                    ExitCode::GateFailed
                 }
             }
+            RunError::Interrupted { reason, .. } => match reason {
+                StopReason::Signal(2) => ExitCode::Interrupted,
+                StopReason::Signal(_) => ExitCode::Terminated,
+                StopReason::LostLock(_) => ExitCode::Cluster,
+            },
+        }
+    }
+
+    /// The summary of the run, when it got as far as running components.
+    pub fn summary(&self) -> Option<&Summary> {
+        match self {
+            RunError::Failed { summary, .. } => Some(summary),
+            RunError::Interrupted { summary, .. } => summary.as_ref(),
+            _ => None,
         }
     }
 }
 
-/// The end state of one component.
-#[derive(Clone, Debug, PartialEq)]
-enum State {
-    Pending,
-    Healthy,
-    Failed(FailureClass),
-    Skipped,
+/// Everything `up` works on.
+pub struct Install<'a> {
+    pub stack: &'a Stack,
+    pub plan: &'a Plan,
+    pub rendered: &'a [RenderedComponent],
+    pub cluster: &'a Cluster,
+    pub sink: &'a dyn Sink,
+    pub opts: &'a RunOptions,
+    pub cancel: &'a Cancel,
 }
 
-/// Checks before the first write: every object's kind is or will be served (by the
-/// cluster, or by a CRD in the stack that the object's component needs, directly or not;
-/// kinds operators create at run time are exempt), and no object exists that belongs to
-/// someone else (unless conflicts are to be forced).
-pub async fn preflight(
-    stack: &Stack,
-    plan: &Plan,
-    rendered: &[RenderedComponent],
+/// Installs the stack: the phases of the module documentation, in order.
+pub async fn up(run: &Install<'_>) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let inventory = record::load_checked(run).await?;
+    preflight::check(run, &inventory).await?;
+    let lease = take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?;
+    let cancel = run.cancel.clone();
+    let result = lease
+        .hold(
+            run.cluster,
+            |why| cancel.cancel(StopReason::LostLock(why)),
+            install(run, started),
+        )
+        .await;
+    let _ = lease.release(run.cluster).await;
+    result
+}
+
+/// The writing half of `up`, under the lock.
+async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunError> {
+    // Another run may have finished while this one waited for the lock: start from what
+    // the cluster holds now.
+    let previous = record::load_checked(run).await?;
+    let inventory = tokio::sync::Mutex::new(record::first(run, previous.clone()).await?);
+    run.sink.emit(&plan_event(run.stack, run.plan));
+    let ctx = Ctx {
+        cluster: run.cluster,
+        sink: run.sink,
+        opts: run.opts,
+        inventory: &inventory,
+        cancel: run.cancel,
+    };
+    let (scheduler, mut summaries, healthy_at) = run_components(&ctx, run, &previous).await;
+    let interrupted = run.cancel.reason();
+    if scheduler.all_healthy() && run.opts.prune && interrupted.is_none() {
+        let removed = prune::removed_components(&ctx, run.stack, &previous).await?;
+        summaries.extend(removed.into_iter().map(|s| (s.name.clone(), s)));
+    }
+    let mut inv = inventory.lock().await;
+    record::last(&mut inv, run, &scheduler, &healthy_at, run.cluster).await?;
+    drop(inv);
+    let summary = summarize(
+        run.plan,
+        &scheduler,
+        summaries,
+        started,
+        interrupted.is_some(),
+    );
+    run.sink.emit(&Event::Summary(summary.clone()));
+    if let Some(reason) = interrupted {
+        run.sink.emit(&interrupted_event(&reason));
+        return Err(RunError::Interrupted {
+            reason,
+            summary: Some(summary),
+        });
+    }
+    match failures(&scheduler) {
+        None => Ok(summary),
+        Some(failed) => Err(RunError::Failed { failed, summary }),
+    }
+}
+
+/// Takes the stack's lock, saying once that it waits when another run holds it.
+pub(crate) async fn take_lock(
     cluster: &Cluster,
+    stack: &str,
+    command: &str,
     opts: &RunOptions,
-) -> Result<(), RunError> {
-    kinds_served(plan, rendered, cluster)?;
-    if !opts.force_conflicts {
-        let inv = Inventory::load(cluster, &stack.name)
-            .await?
-            .unwrap_or_else(|| Inventory::new(&stack.name));
-        let conflicts = conflicts(rendered, cluster, &inv).await?;
-        if !conflicts.is_empty() {
-            return Err(RunError::Conflicts(conflicts));
+    sink: &dyn Sink,
+) -> Result<Lease, RunError> {
+    let name = crate::inventory::parent_name(stack);
+    let what = format!("stack `{stack}`");
+    let holder = Holder::me(command);
+    let ns = crate::inventory::store::NAMESPACE;
+    match Lease::acquire(cluster, ns, &name, holder.clone(), None, &what).await {
+        Ok(lease) => Ok(lease),
+        Err(LeaseError::Held { holder: other, .. }) if opts.wait_for_lock.is_some() => {
+            sink.emit(&Event::WaitingForLock {
+                holder: other.to_string(),
+            });
+            Ok(Lease::acquire(cluster, ns, &name, holder, opts.wait_for_lock, &what).await?)
         }
-    }
-    Ok(())
-}
-
-/// Objects that exist in the cluster and are not in the stack's inventory (namespaces
-/// excepted: a pre-existing namespace is used as it is).
-pub async fn conflicts(
-    rendered: &[RenderedComponent],
-    cluster: &Cluster,
-    inv: &Inventory,
-) -> Result<Vec<String>, ClusterError> {
-    let candidates: Vec<&Object> = rendered
-        .iter()
-        .flat_map(|r| r.objects.iter())
-        .filter(|o| !o.is_namespace())
-        .collect();
-    let lives: Vec<Result<Option<Object>, ClusterError>> =
-        futures::stream::iter(candidates.iter().copied())
-            .map(|o| cluster.get(o))
-            .buffered(16)
-            .collect()
-            .await;
-    let mut out = Vec::new();
-    for (o, live) in candidates.iter().zip(lives) {
-        if let Some(live) = live?.filter(|l| !inv.owns_live(l)) {
-            out.push(format!(
-                "{} already exists and is {}",
-                o.key(),
-                foreign_owner(&live)
-            ));
-        }
-    }
-    Ok(out)
-}
-
-fn kinds_served(
-    plan: &Plan,
-    rendered: &[RenderedComponent],
-    cluster: &Cluster,
-) -> Result<(), RunError> {
-    let mut crd_owner: BTreeMap<(String, String), String> = BTreeMap::new();
-    for r in rendered {
-        for o in r.objects.iter().filter(|o| o.is_crd()) {
-            let group = o.pointer_str("/spec/group").unwrap_or_default().to_string();
-            let kind = o
-                .pointer_str("/spec/names/kind")
-                .unwrap_or_default()
-                .to_string();
-            crd_owner.insert((group, kind), r.name.clone());
-        }
-    }
-    let mut problems = Vec::new();
-    for r in rendered {
-        let mut upstream = ancestors(plan, &r.name);
-        upstream.insert(r.name.clone());
-        let mut seen = BTreeSet::new();
-        for o in &r.objects {
-            let gk = (o.group().to_string(), o.kind().to_string());
-            if !seen.insert(gk.clone()) || cluster.resource(o.api_version(), o.kind()).is_some() {
-                continue;
-            }
-            match crd_owner.get(&gk) {
-                Some(owner) if upstream.contains(owner) => {}
-                Some(owner) => problems.push(format!(
-                    "component `{}` uses {}.{}, whose CRD comes from `{owner}`, which it does not need (hint: add `{owner}` to its needs)",
-                    r.name, o.kind(), o.group()
-                )),
-                None if crate::render::scope::created_at_run_time(o.group()) => {}
-                None => problems.push(format!(
-                    "component `{}`: {} {} is not served by the cluster and no component installs its CRD (hint: install the CRD first, or add a component that does)",
-                    r.name,
-                    o.api_version(),
-                    o.kind()
-                )),
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(RunError::Preflight(problems))
+        Err(e) => Err(e.into()),
     }
 }
 
-fn ancestors(plan: &Plan, component: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut frontier = vec![component.to_string()];
-    while let Some(c) = frontier.pop() {
-        if let Some(step) = plan.step(&c) {
-            for n in &step.needs {
-                if out.insert(n.clone()) {
-                    frontier.push(n.clone());
+/// The `interrupted` event, with how to resume.
+pub(crate) fn interrupted_event(reason: &StopReason) -> Event {
+    Event::Interrupted {
+        reason: reason.describe(),
+        signal: match reason {
+            StopReason::Signal(n) => Some(*n),
+            StopReason::LostLock(_) => None,
+        },
+        hint: "run the same command again to resume".into(),
+    }
+}
+
+type Summaries = BTreeMap<String, ComponentSummary>;
+
+/// Drives the scheduler: starts each component the moment it may start, reports skips,
+/// collects outcomes; on a stop request, starts nothing new and gives what runs a grace
+/// period before dropping it.
+async fn run_components(
+    ctx: &Ctx<'_>,
+    run: &Install<'_>,
+    previous: &Inventory,
+) -> (Scheduler, Summaries, BTreeMap<String, String>) {
+    let run_deadline = run.opts.timeout.map(crate::cluster::retry::deadline_in);
+    let mut scheduler = Scheduler::new(run.plan);
+    let mut summaries = Summaries::new();
+    let mut healthy_at = BTreeMap::new();
+    let mut running = FuturesUnordered::new();
+    let mut grace: Option<Instant> = None;
+    loop {
+        if ctx.cancel.is_cancelled() {
+            scheduler.stop();
+            grace.get_or_insert_with(|| Instant::now() + STOP_GRACE);
+        }
+        for t in scheduler.advance() {
+            match t {
+                Transition::Skip { component, because } => {
+                    ctx.sink.emit(&Event::Skipped { component, because });
+                }
+                Transition::Start(name) => {
+                    let component = run.stack.component(&name).expect("planned from the stack");
+                    let objects = run
+                        .rendered
+                        .iter()
+                        .find(|r| r.name == name)
+                        .map_or(&[][..], |r| r.objects.as_slice());
+                    let deadline = component_deadline(run_deadline, component.timeout);
+                    let rendered = run.rendered;
+                    running.push(async move {
+                        let outcome =
+                            component::run(ctx, component, objects, deadline, previous, rendered)
+                                .await;
+                        (name, outcome)
+                    });
                 }
             }
         }
+        let next = tokio::select! {
+            next = running.next() => next,
+            _ = ctx.cancel.cancelled(), if grace.is_none() => continue,
+            _ = sleep_until(grace), if grace.is_some() => break,
+        };
+        let Some((name, (healthy, summary))) = next else {
+            break;
+        };
+        if healthy {
+            healthy_at.insert(name.clone(), crate::report::now_rfc3339());
+        }
+        scheduler.finished(&name, healthy);
+        summaries.insert(name, summary);
     }
-    out
+    (scheduler, summaries, healthy_at)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn component_deadline(run_deadline: Option<Instant>, timeout: Duration) -> Instant {
+    let own = crate::cluster::retry::deadline_in(timeout);
+    run_deadline.map_or(own, |d| d.min(own))
+}
+
+/// The failed components, with why; None when every component is healthy.
+fn failures(scheduler: &Scheduler) -> Option<Vec<(String, FailureClass)>> {
+    if scheduler.all_healthy() {
+        return None;
+    }
+    let mut failed: Vec<(String, FailureClass)> = scheduler
+        .stages()
+        .into_iter()
+        .filter(|(_, s)| *s == Stage::Failed)
+        .map(|(n, _)| (n, FailureClass::Gate))
+        .collect();
+    if failed.is_empty() {
+        // Only skips: attribute them to a gate failure for the exit code.
+        failed.push(("(skipped components)".into(), FailureClass::Gate));
+    }
+    Some(failed)
+}
+
+/// The summary: every planned component in plan order, then those pruned away.
+fn summarize(
+    plan: &Plan,
+    scheduler: &Scheduler,
+    mut summaries: Summaries,
+    started: Instant,
+    interrupted: bool,
+) -> Summary {
+    let mut components: Vec<ComponentSummary> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            summaries.remove(&s.component).unwrap_or_else(|| {
+                let state = match scheduler.stage(&s.component) {
+                    Some(Stage::Skipped) => ComponentState::Skipped,
+                    _ => ComponentState::NotStarted,
+                };
+                ComponentSummary::new(&s.component, state)
+            })
+        })
+        .collect();
+    components.extend(summaries.into_values());
+    let result = if interrupted {
+        RunResult::Interrupted
+    } else if scheduler.all_healthy() {
+        RunResult::Success
+    } else {
+        RunResult::Failed
+    };
+    Summary {
+        result,
+        changed: components
+            .iter()
+            .any(|c| c.created + c.configured + c.pruned > 0),
+        components,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
 }
 
 /// The plan as an event.
@@ -270,349 +437,4 @@ pub fn plan_event(stack: &Stack, plan: &Plan) -> Event {
             .collect(),
         critical_path: plan.critical_path.clone(),
     }
-}
-
-/// Installs the stack: apply and gate every component along the graph, recording what it
-/// owns in the stack's inventory, and pruning what components no longer render.
-pub async fn up(
-    stack: &Stack,
-    plan: &Plan,
-    rendered: &[RenderedComponent],
-    cluster: &Cluster,
-    sink: &dyn Sink,
-    opts: &RunOptions,
-) -> Result<Summary, RunError> {
-    let started = Instant::now();
-    let run_deadline = opts.timeout.map(|t| started + t);
-    let previous = Inventory::load(cluster, &stack.name)
-        .await?
-        .unwrap_or_else(|| Inventory::new(&stack.name));
-    let inventory = tokio::sync::Mutex::new(previous.clone());
-    let ctx = Ctx {
-        cluster,
-        sink,
-        opts,
-        inventory: &inventory,
-    };
-    sink.emit(&plan_event(stack, plan));
-
-    let objects: BTreeMap<&str, &[Object]> = rendered
-        .iter()
-        .map(|r| (r.name.as_str(), r.objects.as_slice()))
-        .collect();
-    let rendered_keys: BTreeSet<String> = rendered
-        .iter()
-        .flat_map(|r| r.objects.iter().map(|o| o.key().to_id()))
-        .collect();
-    let mut states: BTreeMap<String, State> = plan
-        .steps
-        .iter()
-        .map(|s| (s.component.clone(), State::Pending))
-        .collect();
-    let mut summaries: BTreeMap<String, ComponentSummary> = BTreeMap::new();
-    let mut running = FuturesUnordered::new();
-    let mut started_set: BTreeSet<String> = BTreeSet::new();
-    let mut healthy_at: BTreeMap<String, String> = BTreeMap::new();
-
-    loop {
-        // Skip what can no longer start; start what can.
-        for step in &plan.steps {
-            if states[&step.component] != State::Pending || started_set.contains(&step.component) {
-                continue;
-            }
-            let blocked: Vec<String> = step
-                .needs
-                .iter()
-                .filter(|n| matches!(states[*n], State::Failed(_) | State::Skipped))
-                .cloned()
-                .collect();
-            if !blocked.is_empty() {
-                states.insert(step.component.clone(), State::Skipped);
-                sink.emit(&Event::Skipped {
-                    component: step.component.clone(),
-                    because: blocked,
-                });
-                continue;
-            }
-            if step.needs.iter().all(|n| states[n] == State::Healthy) {
-                started_set.insert(step.component.clone());
-                let component = stack
-                    .component(&step.component)
-                    .expect("planned from the stack");
-                let objs = objects
-                    .get(step.component.as_str())
-                    .copied()
-                    .unwrap_or_default();
-                let deadline = match run_deadline {
-                    Some(d) => d.min(Instant::now() + component.timeout),
-                    None => Instant::now() + component.timeout,
-                };
-                let ctx = &ctx;
-                let previous = &previous;
-                let rendered_keys = &rendered_keys;
-                running.push(async move {
-                    let result =
-                        run_component(ctx, component, objs, deadline, previous, rendered_keys)
-                            .await;
-                    (component.name.clone(), result)
-                });
-            }
-        }
-        // A skip may unblock nothing but mark more skips: loop until stable.
-        let more_skips = plan.steps.iter().any(|s| {
-            states[&s.component] == State::Pending
-                && !started_set.contains(&s.component)
-                && s.needs
-                    .iter()
-                    .any(|n| matches!(states[n], State::Failed(_) | State::Skipped))
-        });
-        if more_skips {
-            continue;
-        }
-        let Some((name, (state, summary))) = running.next().await else {
-            break;
-        };
-        if state == State::Healthy {
-            healthy_at.insert(name.clone(), crate::report::now_rfc3339());
-        }
-        states.insert(name.clone(), state);
-        summaries.insert(name, summary);
-    }
-
-    let all_healthy = states.values().all(|s| *s == State::Healthy);
-    let mut inv = inventory.lock().await;
-    if all_healthy && opts.prune {
-        // Components that left the stack: everything they owned goes (kept kinds aside).
-        let gone: Vec<String> = previous
-            .components
-            .keys()
-            .filter(|c| stack.component(c).is_none())
-            .cloned()
-            .collect();
-        for name in gone {
-            let stale: Vec<crate::object::ObjectKey> = previous
-                .component_objects(&name)
-                .into_iter()
-                .filter(|k| !rendered_keys.contains(&k.to_id()))
-                .collect();
-            let Pruning {
-                pruned,
-                retained,
-                left_alone,
-            } = remove::prune(
-                cluster,
-                &previous.stack,
-                &stale,
-                opts.delete_crds,
-                opts.delete_volumes,
-            )
-            .await?;
-            inv.components.remove(&name);
-            inv.retained.extend(retained.iter().map(|k| k.to_id()));
-            sink.emit(&Event::Pruned {
-                component: name.clone(),
-                objects: pruned.clone(),
-                retained,
-                left_alone,
-            });
-            summaries.insert(
-                name.clone(),
-                ComponentSummary {
-                    name,
-                    state: "removed".into(),
-                    created: 0,
-                    configured: 0,
-                    unchanged: 0,
-                    pruned: pruned.len(),
-                    duration_ms: 0,
-                },
-            );
-        }
-    }
-    // Record how the stack was installed: its order, inputs, values and versions.
-    inv.profile = stack.profile.clone();
-    inv.order = plan.steps.iter().map(|s| s.component.clone()).collect();
-    inv.inputs = opts.inputs.clone();
-    inv.values_digest = inventory::digest(&serde_json::Value::Object(
-        stack
-            .components
-            .iter()
-            .map(|c| (c.name.clone(), c.values.clone()))
-            .collect(),
-    ));
-    for c in &stack.components {
-        if let Some(record) = inv.components.get_mut(&c.name) {
-            record.version = c.version.clone();
-            record.cni = c.cni;
-            record.readiness = c.readiness.clone();
-            if let Some(at) = healthy_at.get(&c.name) {
-                record.last_applied = at.clone();
-            }
-        }
-    }
-    inv.updated = crate::report::now_rfc3339();
-    inv.save(cluster).await?;
-    drop(inv);
-
-    let mut failed = Vec::new();
-    let mut components: Vec<ComponentSummary> = plan
-        .steps
-        .iter()
-        .map(|s| {
-            let state = &states[&s.component];
-            if let State::Failed(class) = state {
-                failed.push((s.component.clone(), *class));
-            }
-            summaries
-                .remove(&s.component)
-                .unwrap_or_else(|| ComponentSummary {
-                    name: s.component.clone(),
-                    state: match state {
-                        State::Skipped => "skipped".into(),
-                        _ => "not-started".into(),
-                    },
-                    created: 0,
-                    configured: 0,
-                    unchanged: 0,
-                    pruned: 0,
-                    duration_ms: 0,
-                })
-        })
-        .collect();
-    components.extend(summaries.into_values());
-    let summary = Summary {
-        result: if all_healthy {
-            "success".into()
-        } else {
-            "failed".into()
-        },
-        changed: components
-            .iter()
-            .any(|c| c.created + c.configured + c.pruned > 0),
-        components,
-        duration_ms: started.elapsed().as_millis() as u64,
-    };
-    sink.emit(&Event::Summary(summary.clone()));
-    if all_healthy {
-        Ok(summary)
-    } else {
-        if failed.is_empty() {
-            // Only skips: attribute them to a gate failure for the exit code.
-            failed.push(("(skipped components)".into(), FailureClass::Gate));
-        }
-        Err(RunError::Failed { failed, summary })
-    }
-}
-
-/// Apply, then gate, then prune one component.
-async fn run_component(
-    ctx: &Ctx<'_>,
-    component: &crate::stack::Component,
-    objects: &[Object],
-    deadline: Instant,
-    previous: &Inventory,
-    rendered_keys: &BTreeSet<String>,
-) -> (State, ComponentSummary) {
-    let started = Instant::now();
-    ctx.sink.emit(&Event::ComponentStarted {
-        component: component.name.clone(),
-        objects: objects.len(),
-    });
-    let mut summary = ComponentSummary {
-        name: component.name.clone(),
-        state: "failed".into(),
-        created: 0,
-        configured: 0,
-        unchanged: 0,
-        pruned: 0,
-        duration_ms: 0,
-    };
-    let fail = |summary: &mut ComponentSummary,
-                class: FailureClass,
-                error: String,
-                not_ready: Vec<NotReady>| {
-        summary.duration_ms = started.elapsed().as_millis() as u64;
-        ctx.sink.emit(&Event::Failed {
-            component: component.name.clone(),
-            error,
-            class,
-            not_ready,
-            duration_ms: summary.duration_ms,
-        });
-        (State::Failed(class), summary.clone())
-    };
-    let applied = match apply::apply_component(ctx, &component.name, objects, deadline).await {
-        Ok(a) => a,
-        Err(e) => {
-            let class = match e {
-                apply::ApplyFailure::Timeout(_) => FailureClass::Gate,
-                _ => FailureClass::Api,
-            };
-            return fail(&mut summary, class, e.to_string(), vec![]);
-        }
-    };
-    summary.created = applied.created;
-    summary.configured = applied.configured;
-    summary.unchanged = applied.unchanged;
-    ctx.sink.emit(&Event::ObjectsApplied {
-        component: component.name.clone(),
-        created: applied.created,
-        configured: applied.configured,
-        unchanged: applied.unchanged,
-    });
-    if let Err(g) = gate::wait_healthy(ctx, component, &applied.objects, deadline).await {
-        return fail(&mut summary, FailureClass::Gate, g.error, g.not_ready);
-    }
-    if ctx.opts.prune {
-        // Healthy again: what it owned before and renders no more can go.
-        let stale: Vec<crate::object::ObjectKey> = previous
-            .component_objects(&component.name)
-            .into_iter()
-            .filter(|k| !rendered_keys.contains(&k.to_id()))
-            .collect();
-        if !stale.is_empty() {
-            let stack = ctx.inventory.lock().await.stack.clone();
-            let (crds, volumes) = (ctx.opts.delete_crds, ctx.opts.delete_volumes);
-            match remove::prune(ctx.cluster, &stack, &stale, crds, volumes).await {
-                Ok(Pruning {
-                    pruned,
-                    retained,
-                    left_alone,
-                }) => {
-                    let mut inv = ctx.inventory.lock().await;
-                    if let Some(record) = inv.components.get_mut(&component.name) {
-                        for k in stale.iter() {
-                            record.objects.remove(&k.to_id());
-                        }
-                    }
-                    inv.retained.extend(retained.iter().map(|k| k.to_id()));
-                    if let Err(e) = inv.save(ctx.cluster).await {
-                        return fail(&mut summary, FailureClass::Api, e.to_string(), vec![]);
-                    }
-                    summary.pruned = pruned.len();
-                    ctx.sink.emit(&Event::Pruned {
-                        component: component.name.clone(),
-                        objects: pruned,
-                        retained,
-                        left_alone,
-                    });
-                }
-                Err(e) => {
-                    return fail(
-                        &mut summary,
-                        FailureClass::Api,
-                        format!("pruning: {e}"),
-                        vec![],
-                    );
-                }
-            }
-        }
-    }
-    summary.state = "healthy".into();
-    summary.duration_ms = started.elapsed().as_millis() as u64;
-    ctx.sink.emit(&Event::Healthy {
-        component: component.name.clone(),
-        duration_ms: summary.duration_ms,
-    });
-    (State::Healthy, summary)
 }

@@ -5,19 +5,37 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::gate;
-use crate::cluster::inventory::Inventory;
 use crate::cluster::{Cluster, ClusterError};
 use crate::health::{self, Health, HealthOptions};
-use crate::object::{Object, ObjectKey};
+use crate::inventory::Inventory;
+use crate::k8s::{Object, ObjectKey};
 use crate::report::NotReady;
+
+/// A component's health as `status` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthState {
+    Healthy,
+    Progressing,
+    Failed,
+}
+
+impl std::fmt::Display for HealthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HealthState::Healthy => "healthy",
+            HealthState::Progressing => "progressing",
+            HealthState::Failed => "failed",
+        })
+    }
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ComponentStatus {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// `healthy`, `progressing` or `failed`.
-    pub health: String,
+    pub health: HealthState,
     /// Why it is not healthy: the first object that is not, and its rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -46,25 +64,12 @@ pub async fn status(
     inv: &Inventory,
     opts: &HealthOptions,
 ) -> Result<StackStatus, ClusterError> {
-    let mut order: Vec<String> = inv
-        .order
-        .iter()
-        .filter(|c| inv.components.contains_key(*c))
-        .cloned()
-        .collect();
-    for c in inv.components.keys() {
-        if !order.contains(c) {
-            order.push(c.clone());
-        }
-    }
+    let mut order = inv.removal_order();
+    order.reverse();
     let mut components = Vec::new();
     for name in order {
         let record = &inv.components[&name];
-        let keys: Vec<ObjectKey> = record
-            .objects
-            .iter()
-            .filter_map(|id| ObjectKey::from_id(id))
-            .collect();
+        let keys: Vec<ObjectKey> = inv.component_objects(&name);
         let lives: Vec<Result<Option<Object>, ClusterError>> = futures::stream::iter(keys.iter())
             .map(|k| cluster.get_key(k))
             .buffered(8)
@@ -105,16 +110,16 @@ pub async fn status(
         }
         let failed = statuses.iter().any(|(_, h)| matches!(h, Health::Failed(_)));
         let health = if not_ready.is_empty() {
-            "healthy"
+            HealthState::Healthy
         } else if failed {
-            "failed"
+            HealthState::Failed
         } else {
-            "progressing"
+            HealthState::Progressing
         };
         components.push(ComponentStatus {
             name,
             version: record.version.clone(),
-            health: health.into(),
+            health,
             reason: not_ready
                 .first()
                 .map(|n| format!("{}: {}", n.object, n.reason)),
@@ -124,9 +129,9 @@ pub async fn status(
         });
     }
     Ok(StackStatus {
-        stack: inv.stack.clone(),
-        profile: inv.profile.clone(),
-        healthy: components.iter().all(|c| c.health == "healthy"),
+        stack: inv.stack().to_string(),
+        profile: inv.identity.profile.clone(),
+        healthy: components.iter().all(|c| c.health == HealthState::Healthy),
         updated: inv.updated.clone(),
         components,
         retained: inv.retained.len(),

@@ -2,7 +2,7 @@
 //! although an aggregated API that is not available breaks discovery for every client.
 
 use super::{Health, generic};
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     match obj.condition("Available") {

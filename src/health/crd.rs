@@ -1,7 +1,7 @@
 //! CustomResourceDefinitions: Established, names accepted, structural schema.
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     if let Some(c) = obj

@@ -7,9 +7,9 @@
 
 use serde_json::Value;
 
+use super::ReadinessRule;
 use super::{Health, generic};
-use crate::object::Object;
-use crate::stack::ReadinessRule;
+use crate::k8s::Object;
 
 /// The first rule that applies to `obj`.
 pub fn matching_rule<'a>(obj: &Object, rules: &'a [ReadinessRule]) -> Option<&'a ReadinessRule> {

@@ -1,7 +1,7 @@
 //! Deployments (kstatus `deploymentConditions`, made strict about observedGeneration).
 
 use super::{Health, generic, int};
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     if let Some(h) = generic::observed(obj, true) {

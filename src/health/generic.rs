@@ -3,7 +3,7 @@
 //! stuck or busy?
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 /// `observedGeneration` behind `generation` means the status describes an older spec.
 /// `strict` treats a missing observedGeneration as "not observed yet", for kinds whose

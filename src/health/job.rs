@@ -2,7 +2,7 @@
 //! a migration Job gate nothing.
 
 use super::{Health, int};
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     if let Some(c) = obj.condition("Failed").filter(|c| c.is_true()) {

@@ -19,6 +19,7 @@ mod nodes;
 mod pod;
 mod pvc;
 mod replicaset;
+mod rule;
 mod service;
 mod statefulset;
 mod webhook;
@@ -26,10 +27,10 @@ mod webhook;
 use serde::Serialize;
 
 pub use nodes::{cni_nodes, daemonset_on_every_node};
+pub use rule::ReadinessRule;
 pub use webhook::{EndpointState, webhook_configuration, webhook_services};
 
-use crate::object::Object;
-use crate::stack::ReadinessRule;
+use crate::k8s::Object;
 
 /// The health of one object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

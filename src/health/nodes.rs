@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 const BLOCKING_TAINTS: &[&str] = &[
     "node.kubernetes.io/not-ready",

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     match obj.pointer_str("/status/phase").unwrap_or_default() {

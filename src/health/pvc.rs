@@ -1,7 +1,7 @@
 //! PersistentVolumeClaims: Bound. `Lost` (the volume is gone) is a failure.
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     match obj.pointer_str("/status/phase").unwrap_or("Pending") {

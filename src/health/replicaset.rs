@@ -2,7 +2,7 @@
 //! failure here; kstatus only calls it in progress and would wait until the timeout.
 
 use super::{Health, generic, int};
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object) -> Health {
     if let Some(h) = generic::observed(obj, true) {

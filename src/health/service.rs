@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Health, HealthOptions};
-use crate::object::Object;
+use crate::k8s::Object;
 
 pub fn health(obj: &Object, opts: &HealthOptions) -> Health {
     if obj.pointer_str("/spec/type") != Some("LoadBalancer") || !opts.load_balancers {

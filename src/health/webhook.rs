@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::Health;
-use crate::object::Object;
+use crate::k8s::Object;
 
 /// What the engine found behind a webhook's Service.
 #[derive(Clone, Debug, PartialEq, Eq)]

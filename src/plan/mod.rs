@@ -61,6 +61,22 @@ impl Plan {
         out
     }
 
+    /// Components that `component` needs, directly or not.
+    pub fn needs_of(&self, component: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut frontier = vec![component.to_string()];
+        while let Some(c) = frontier.pop() {
+            if let Some(step) = self.step(&c) {
+                for n in &step.needs {
+                    if out.insert(n.clone()) {
+                        frontier.push(n.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The order to remove components in: dependents before what they depend on.
     pub fn teardown_order(&self) -> Vec<String> {
         self.steps
@@ -255,6 +271,8 @@ mod tests {
             profile: None,
             description: None,
             file: None,
+            file_text: None,
+            declared_name: None,
             components,
         }
     }

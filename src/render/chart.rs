@@ -14,7 +14,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::{Capabilities, RenderOptions};
-use crate::source::{Artifacts, ChartArtifact};
+use crate::source::{Artifacts, ChartArtifact, ChartRef};
 use crate::stack::values::{CHART_KEY, merge};
 use crate::stack::{ChartSpec, Component, Source, Stack};
 
@@ -183,7 +183,7 @@ pub fn render_all(
         for source in &component.sources {
             if let Source::Chart(spec) = source {
                 let chart = artifacts
-                    .chart(spec)
+                    .chart(&ChartRef::new(&spec.repository, &spec.name, &spec.version))
                     .unwrap_or_else(|| panic!("chart {} was fetched before rendering", spec.name));
                 let values = chart_values(stack, component, spec, caps)?;
                 jobs.push(Job {
@@ -385,7 +385,7 @@ fn write_cache(path: &Path, text: &str) {
 /// Helm hooks that are not part of installing. Every `up` is landscape's install, so an
 /// object whose hooks include `pre-install` or `post-install` is applied like any other;
 /// hooks only for upgrades, rollbacks, deletion or tests are left out.
-pub fn is_skipped_hook(obj: &crate::object::Object) -> bool {
+pub fn is_skipped_hook(obj: &crate::k8s::Object) -> bool {
     obj.annotation("helm.sh/hook").is_some_and(|hooks| {
         !hooks
             .split(',')
@@ -409,9 +409,8 @@ mod tests {
 
     #[test]
     fn hooks_for_tests_and_deletion_are_skipped() {
-        let hook = |h: &str| {
-            crate::object::Object(json!({"metadata": {"annotations": {"helm.sh/hook": h}}}))
-        };
+        let hook =
+            |h: &str| crate::k8s::Object(json!({"metadata": {"annotations": {"helm.sh/hook": h}}}));
         assert!(is_skipped_hook(&hook("test")));
         assert!(is_skipped_hook(&hook("pre-delete")));
         assert!(is_skipped_hook(&hook("pre-upgrade")));

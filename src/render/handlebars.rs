@@ -111,7 +111,7 @@ handlebars_helper!(default: |value: Json, fallback: Json| {
     if empty { fallback.clone() } else { value.clone() }
 });
 
-handlebars_helper!(b64enc: |s: str| base64_encode(s.as_bytes()));
+handlebars_helper!(b64enc: |s: str| crate::k8s::base64::encode(s.as_bytes()));
 handlebars_helper!(lower: |s: str| s.to_lowercase());
 handlebars_helper!(join: |list: array, sep: str| list
     .iter()
@@ -175,28 +175,6 @@ handlebars_helper!(object_helper: |*args| Value::Object(
         .collect()
 ));
 
-/// Standard base64 with padding (RFC 4648), as Kubernetes Secrets expect.
-pub fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,7 +230,6 @@ mod tests {
             render("{{b64enc s}}", json!({"s": "hello"})).unwrap(),
             "aGVsbG8="
         );
-        assert_eq!(base64_encode(b"ab"), "YWI=");
         assert_eq!(
             render("{{#each (list \"a\" \"b\")}}{{this}};{{/each}}", json!({})).unwrap(),
             "a;b;"

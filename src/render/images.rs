@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::object::Object;
+use crate::k8s::Object;
 
 /// An image reference split into registry, repository path and tag/digest.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,6 @@ mod handlebars;
 pub mod images;
 mod patch;
 mod relocate;
-pub mod scope;
 pub mod templates;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,23 +19,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-pub use self::handlebars::base64_encode;
 use self::templates::TemplateFile;
-use crate::object::{Object, ObjectKey, labels};
+use crate::k8s::scope::Scopes;
+use crate::k8s::{Object, ObjectKey, labels};
 use crate::source::Artifacts;
 use crate::stack::{Component, Source, Stack};
-use scope::Scopes;
 
-/// What the renderer may know about the target cluster.
-#[derive(Clone, Debug, Default)]
-pub struct Capabilities {
-    /// `v1.36.3`; None when rendering offline.
-    pub kube_version: Option<String>,
-    /// `group/version` and `group/version/Kind` entries, as `helm template --api-versions`.
-    pub api_versions: Vec<String>,
-    /// (group, kind, namespaced) of every resource the cluster serves.
-    pub resources: Vec<(String, String, bool)>,
-}
+pub use crate::k8s::Capabilities;
 
 #[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
@@ -45,6 +34,9 @@ pub struct RenderOptions {
     pub image_registry: Option<String>,
     /// Where rendered charts are cached.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// `--locked`: a cached render is used only when it was made from the very archive the
+    /// lock pins.
+    pub locked: bool,
 }
 
 /// A component's objects, in the order they were rendered.
@@ -498,10 +490,6 @@ fn set_pod_security(ns: &mut Object, level: crate::stack::PodSecurity) {
     }
 }
 
-/// Namespaces no component should create or own.
-pub const SYSTEM_NAMESPACES: &[&str] =
-    &["default", "kube-system", "kube-public", "kube-node-lease"];
-
 /// Stack-wide finishing: namespaces, labels, Namespace objects, images, duplicates.
 fn finish(
     stack: &Stack,
@@ -581,7 +569,7 @@ fn finish(
         }
         let mut generated = Vec::new();
         for ns in namespaces.iter().rev() {
-            if declared_namespaces.contains(ns) || SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+            if declared_namespaces.contains(ns) || crate::k8s::is_system_namespace(ns) {
                 continue;
             }
             let mut obj =

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::object::Object;
+use crate::k8s::Object;
 
 /// Moves every namespaced object to `target`; drops the manifest's own Namespace objects
 /// (landscape creates the component's namespace) and rewrites ServiceAccount subjects,

@@ -4,12 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rust_embed::RustEmbed;
-
-#[derive(RustEmbed)]
-#[folder = "templates/"]
-struct Builtin;
-
 /// One template: a display name for messages and its text.
 #[derive(Clone, Debug)]
 pub struct TemplateFile {
@@ -22,26 +16,16 @@ fn is_template(name: &str) -> bool {
     name.ends_with(".hbs") || name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
-/// True if landscape ships a template folder of that name.
-pub fn has_builtin(folder: &str) -> bool {
-    !builtin(folder).is_empty()
-}
-
 /// The files of a built-in folder, in file-name order.
 pub fn builtin(folder: &str) -> Vec<TemplateFile> {
-    let prefix = format!("{folder}/");
-    let mut files: Vec<TemplateFile> = Builtin::iter()
-        .filter(|p| p.starts_with(&prefix) && !p[prefix.len()..].contains('/') && is_template(p))
-        .filter_map(|p| {
-            let data = Builtin::get(&p)?;
-            Some(TemplateFile {
-                name: format!("templates/{p}"),
-                text: String::from_utf8_lossy(&data.data).into_owned(),
-            })
+    crate::assets::template_folder(folder)
+        .into_iter()
+        .filter(|a| is_template(&a.path))
+        .map(|a| TemplateFile {
+            name: a.path,
+            text: a.text,
         })
-        .collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    files
+        .collect()
 }
 
 /// The template files of a local folder, in file-name order.

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::object::ObjectKey;
+use crate::k8s::ObjectKey;
 
 /// One event, as emitted.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -27,12 +27,15 @@ pub enum Event {
         applied: usize,
         total: usize,
     },
-    /// All of a component's objects were applied.
+    /// All of a component's objects were applied. `changes` names every object that was
+    /// not unchanged, with what happened to it.
     ObjectsApplied {
         component: String,
         created: usize,
         configured: usize,
         unchanged: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<AppliedObject>,
     },
     /// The component is waiting; emitted when what it waits for changes.
     Waiting {
@@ -63,22 +66,58 @@ pub enum Event {
         objects: Vec<ObjectKey>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         retained: Vec<ObjectKey>,
+        /// Adopted objects the stack let go of: left in place, no longer landscape's.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        released: Vec<ObjectKey>,
         /// Stale members someone else replaced under the same name: not deleted, with why.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         left_alone: Vec<String>,
     },
     /// `down`: removing a component's objects begins.
     Removing { component: String, objects: usize },
-    /// `down`: a component's objects are gone (`retained` were kept on purpose).
+    /// `down`: a component's objects are gone (`retained` were kept on purpose,
+    /// `released` were adopted and are left in place).
     Removed {
         component: String,
         deleted: usize,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         retained: Vec<ObjectKey>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        released: Vec<ObjectKey>,
         duration_ms: u64,
+    },
+    /// The run waits for another run on the same stack to release its lock.
+    WaitingForLock { holder: String },
+    /// The run was asked to stop (a signal, a lost lock): it started nothing new, let what
+    /// was in flight finish, recorded what it did, and ends here. Running the same
+    /// command again resumes.
+    Interrupted {
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+        hint: String,
     },
     /// The end of the run.
     Summary(Summary),
+}
+
+/// What an apply did to one object.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Created,
+    Configured,
+    Unchanged,
+    /// Someone else's, taken over with `--force-conflicts`.
+    Adopted,
+    /// Someone else's namespace, used as it is.
+    Used,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AppliedObject {
+    pub object: ObjectKey,
+    pub action: Change,
 }
 
 /// Why a component failed.
@@ -111,10 +150,31 @@ pub struct NotReady {
 }
 
 /// How a run ended.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunResult {
+    Success,
+    /// A component failed or was skipped.
+    Failed,
+    /// Stopped by a signal or a lost lock before the end.
+    Interrupted,
+}
+
+/// Where a component ended.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentState {
+    Healthy,
+    Failed,
+    Skipped,
+    NotStarted,
+    /// Pruned because it left the stack (`up`), or uninstalled (`down`).
+    Removed,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Summary {
-    /// `success`, or `failed` when any component failed or was skipped.
-    pub result: String,
+    pub result: RunResult,
     /// True when anything in the cluster was created, changed or pruned.
     pub changed: bool,
     pub components: Vec<ComponentSummary>,
@@ -124,13 +184,27 @@ pub struct Summary {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ComponentSummary {
     pub name: String,
-    /// `healthy`, `failed`, `skipped` or `not-started`; `removed` for `down`.
-    pub state: String,
+    pub state: ComponentState,
     pub created: usize,
     pub configured: usize,
     pub unchanged: usize,
     pub pruned: usize,
     pub duration_ms: u64,
+}
+
+impl ComponentSummary {
+    /// A component with nothing done yet.
+    pub fn new(name: &str, state: ComponentState) -> ComponentSummary {
+        ComponentSummary {
+            name: name.to_string(),
+            state,
+            created: 0,
+            configured: 0,
+            unchanged: 0,
+            pruned: 0,
+            duration_ms: 0,
+        }
+    }
 }
 
 impl Event {
@@ -147,7 +221,10 @@ impl Event {
             | Event::Pruned { component, .. }
             | Event::Removing { component, .. }
             | Event::Removed { component, .. } => Some(component),
-            Event::Plan { .. } | Event::Summary(_) => None,
+            Event::Plan { .. }
+            | Event::Summary(_)
+            | Event::WaitingForLock { .. }
+            | Event::Interrupted { .. } => None,
         }
     }
 }

@@ -12,7 +12,10 @@ mod terminal;
 use std::io::Write;
 use std::sync::Mutex;
 
-pub use event::{ComponentSummary, Event, FailureClass, NotReady, PlannedComponent, Summary};
+pub use event::{
+    AppliedObject, Change, ComponentState, ComponentSummary, Event, FailureClass, NotReady,
+    PlannedComponent, RunResult, Summary,
+};
 pub use terminal::TerminalSink;
 
 use crate::duration;
@@ -135,6 +138,7 @@ pub fn describe(event: &Event) -> String {
             created,
             configured,
             unchanged,
+            ..
         } => format!(
             "{component}: applied ({created} created, {configured} configured, {unchanged} unchanged)"
         ),
@@ -174,6 +178,7 @@ pub fn describe(event: &Event) -> String {
             component,
             objects,
             retained,
+            released,
             left_alone,
         } => {
             let mut s = format!(
@@ -189,6 +194,11 @@ pub fn describe(event: &Event) -> String {
                     "\n  kept {o} (pass --delete-crds / --delete-volumes to delete)"
                 ));
             }
+            for o in released {
+                s.push_str(&format!(
+                    "\n  released {o} (adopted: left in place, no longer landscape's)"
+                ));
+            }
             for why in left_alone {
                 s.push_str(&format!("\n  {why}"));
             }
@@ -201,6 +211,7 @@ pub fn describe(event: &Event) -> String {
             component,
             deleted,
             retained,
+            released,
             duration_ms,
         } => {
             let mut s = format!(
@@ -210,8 +221,15 @@ pub fn describe(event: &Event) -> String {
             if !retained.is_empty() {
                 s.push_str(&format!(", kept {}", retained.len()));
             }
+            if !released.is_empty() {
+                s.push_str(&format!(", released {} adopted", released.len()));
+            }
             s
         }
+        Event::WaitingForLock { holder } => {
+            format!("waiting for the stack's lock, held by {holder}")
+        }
+        Event::Interrupted { reason, hint, .. } => format!("{reason}: {hint}"),
         Event::Summary(_) => String::new(),
     }
 }
@@ -230,7 +248,10 @@ pub fn summary_table(summary: &Summary) -> String {
     for c in &summary.components {
         rows.push([
             c.name.clone(),
-            c.state.clone(),
+            serde_json::to_value(c.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             c.created.to_string(),
             c.configured.to_string(),
             c.unchanged.to_string(),
@@ -239,7 +260,12 @@ pub fn summary_table(summary: &Summary) -> String {
         ]);
     }
     let mut out = table(&rows);
-    let verdict = if summary.result == "success" {
+    let verdict = if summary.result == RunResult::Interrupted {
+        format!(
+            "Interrupted after {}: run the same command again to resume.",
+            ms(summary.duration_ms)
+        )
+    } else if summary.result == RunResult::Success {
         if summary.changed {
             format!(
                 "Done in {}: every component is healthy.",
@@ -255,7 +281,7 @@ pub fn summary_table(summary: &Summary) -> String {
         let failed: Vec<&str> = summary
             .components
             .iter()
-            .filter(|c| c.state != "healthy")
+            .filter(|c| !matches!(c.state, ComponentState::Healthy | ComponentState::Removed))
             .map(|c| c.name.as_str())
             .collect();
         format!(
@@ -323,7 +349,7 @@ mod tests {
     #[test]
     fn summary_says_when_nothing_changed() {
         let s = Summary {
-            result: "success".into(),
+            result: RunResult::Success,
             changed: false,
             components: vec![],
             duration_ms: 10,

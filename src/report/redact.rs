@@ -1,37 +1,91 @@
-//! The last line of defence for Secret values: every sink and every error message passes
-//! through [`redact`], which replaces any Secret value landscape has seen in this process
-//! (as stored in base64, decoded, or given as stringData) with `***`.
+//! The last line of defence for secret values: every sink, every error message and every
+//! printed document passes through [`redact`], which replaces any secret landscape has
+//! seen in this process with `***`.
+//!
+//! Secrets are every value of every Secret (as stored in base64, decoded, or given as
+//! stringData) and every value the stack marks `secret: true`. They are replaced wherever
+//! they appear, inside larger strings too (a token inside a JSON config) — except values
+//! under four characters, which would also match innocent text: those are replaced only
+//! where they stand as a whole value (`password: abc`, `"abc"` in JSON).
 //!
 //! Diffs mask Secrets structurally (diff::mask); this catches what structure cannot: an
-//! API server's validation message that quotes a value, a log line, a template error.
+//! API server's validation message that quotes a value, a log line, a ConfigMap that
+//! embeds a password.
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
 
-static SECRETS: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
+/// Values replaced wherever they appear.
+static ANYWHERE: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
+/// Values too short for that, replaced where they are a whole value.
+static WHOLE: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
 
-/// Remembers values that must never be printed.
+/// Shorter values are redacted only as whole values.
+const MIN_ANYWHERE: usize = 4;
+pub const MASK: &str = "***";
+
+/// Remembers values that must never be printed (the values of Secrets).
 pub fn register(values: impl IntoIterator<Item = String>) {
-    let mut set = SECRETS.write().expect("lock");
-    set.extend(values.into_iter().filter(|v| v.len() >= 4));
+    register_whole(values);
 }
 
-/// `text` with every registered value replaced by `***` (longest first, so a value that
-/// contains another is replaced whole).
-pub fn redact(text: &str) -> String {
-    let set = SECRETS.read().expect("lock");
-    if set.is_empty() {
-        return text.to_string();
-    }
-    let mut values: Vec<&String> = set.iter().collect();
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let mut out = text.to_string();
+/// Remembers values that must never be printed, whatever their length.
+pub fn register_whole(values: impl IntoIterator<Item = String>) {
+    let mut anywhere = ANYWHERE.write().expect("lock");
+    let mut whole = WHOLE.write().expect("lock");
     for v in values {
-        if out.contains(v.as_str()) {
-            out = out.replace(v.as_str(), "***");
+        let v = v.trim().to_string();
+        if v.is_empty() {
+            continue;
+        }
+        if v.len() >= MIN_ANYWHERE {
+            anywhere.insert(v);
+        } else {
+            whole.insert(v);
         }
     }
-    out
+}
+
+/// `text` with every registered value replaced by `***`: long values anywhere (longest
+/// first, so a value that contains another is replaced whole), short ones where a line
+/// gives them as a whole value.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    {
+        let set = ANYWHERE.read().expect("lock");
+        if !set.is_empty() {
+            let mut values: Vec<&String> = set.iter().collect();
+            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            for v in values {
+                if out.contains(v.as_str()) {
+                    out = out.replace(v.as_str(), MASK);
+                }
+            }
+        }
+    }
+    let whole = WHOLE.read().expect("lock");
+    if whole.is_empty() {
+        return out;
+    }
+    out.split_inclusive('\n')
+        .map(|line| redact_whole_value(line, &whole))
+        .collect()
+}
+
+/// A line whose value (after `key:`, `key=`, `- `, or a quoted string) is a short secret.
+fn redact_whole_value(line: &str, whole: &BTreeSet<String>) -> String {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let end = &line[body.len()..];
+    for sep in [": ", "=", "- "] {
+        if let Some(at) = body.rfind(sep) {
+            let value = body[at + sep.len()..].trim();
+            let bare = value.trim_matches(|c| c == '"' || c == '\'' || c == ',');
+            if whole.contains(bare) {
+                return format!("{}{MASK}{end}", &body[..at + sep.len()]);
+            }
+        }
+    }
+    line.to_string()
 }
 
 /// Redacts every string inside a JSON value in place. Done on the strings rather than on
@@ -39,7 +93,8 @@ pub fn redact(text: &str) -> String {
 pub fn redact_json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
-            let clean = redact(s);
+            let whole = WHOLE.read().expect("lock").contains(s.trim());
+            let clean = if whole { MASK.to_string() } else { redact(s) };
             if clean != *s {
                 *s = clean;
             }
@@ -67,17 +122,48 @@ impl std::io::Write for RedactingStderr {
     }
 }
 
+/// A URL without credentials (`https://user:token@host/x` → `https://host/x`), for
+/// anything printed or logged.
+pub fn strip_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn registered_values_never_come_out() {
-        register(["s3cr3t-value".to_string(), "abc".to_string()]);
+        register(["s3cr3t-value".to_string()]);
         assert_eq!(
-            redact("token=s3cr3t-value; abc stays"),
-            "token=***; abc stays"
+            redact("token=s3cr3t-value; other stays"),
+            "token=***; other stays"
         );
+        assert_eq!(
+            redact(r#"{"config": "{\"auth\":\"s3cr3t-value\"}"}"#),
+            r#"{"config": "{\"auth\":\"***\"}"}"#
+        );
+    }
+
+    #[test]
+    fn short_values_are_redacted_as_whole_values_only() {
+        register_whole(["q7z".to_string()]);
+        assert_eq!(redact("password: q7z\n"), "password: ***\n");
+        assert_eq!(redact("  - \"q7z\"\n"), "  - ***\n");
+        assert_eq!(
+            redact("url: https://q7zhost/x\n"),
+            "url: https://q7zhost/x\n"
+        );
+        let mut v = serde_json::json!({"p": "q7z", "s": "aq7zb"});
+        redact_json(&mut v);
+        assert_eq!(v, serde_json::json!({"p": "***", "s": "aq7zb"}));
     }
 
     #[test]
@@ -88,5 +174,15 @@ mod tests {
         let text = v.to_string();
         assert!(!text.contains("d-secret"), "{text}");
         assert_eq!(v["list"][0], "x ***");
+    }
+
+    #[test]
+    fn credentials_leave_urls() {
+        assert_eq!(
+            strip_userinfo("https://user:tok@mirror.example/a/b?x=1"),
+            "https://mirror.example/a/b?x=1"
+        );
+        assert_eq!(strip_userinfo("https://h/p@x"), "https://h/p@x");
+        assert_eq!(strip_userinfo("/dir"), "/dir");
     }
 }

@@ -125,7 +125,11 @@ impl Sink for TerminalSink {
                 );
                 bar.finish_with_message(format!("skipped ({} failed)", because.join(", ")));
             }
-            Event::Pruned { .. } | Event::Removing { .. } | Event::Removed { .. } => {
+            Event::Pruned { .. }
+            | Event::Removing { .. }
+            | Event::Removed { .. }
+            | Event::WaitingForLock { .. }
+            | Event::Interrupted { .. } => {
                 let _ = self.multi.println(super::redact::redact(&describe(event)));
             }
             Event::Summary(_) => {

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Artifact, Fetcher, SourceError};
-use crate::stack::ChartSpec;
 
 /// A chart archive, resolved and verified.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,15 +20,33 @@ pub struct ChartArtifact {
     pub archive: Artifact,
 }
 
-/// Identifies a chart: repository, name, version.
-pub type ChartKey = (String, String, String);
+/// Identifies a chart: its repository (the folder holding index.yaml, without a trailing
+/// slash), name and version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChartRef {
+    pub repository: String,
+    pub name: String,
+    pub version: String,
+}
 
-pub fn key(spec: &ChartSpec) -> ChartKey {
-    (
-        spec.repository.trim_end_matches('/').to_string(),
-        spec.name.clone(),
-        spec.version.clone(),
-    )
+impl ChartRef {
+    pub fn new(repository: &str, name: &str, version: &str) -> ChartRef {
+        ChartRef {
+            repository: repository.trim_end_matches('/').to_string(),
+            name: name.to_string(),
+            version: version.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ChartRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chart {} {} from {}",
+            self.name, self.version, self.repository
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,7 +71,7 @@ pub fn index_url(repository: &str) -> String {
 /// Finds `spec` in its repository's index: the archive URL and its digest.
 pub async fn locate(
     fetcher: &Fetcher,
-    spec: &ChartSpec,
+    spec: &ChartRef,
 ) -> Result<(String, Option<String>), SourceError> {
     let index = index_url(&spec.repository);
     // A cached index may predate the version asked for: look again with a fresh copy.
@@ -121,7 +138,7 @@ fn absolute(repository: &str, url: &str) -> String {
 /// Downloads and verifies a chart archive whose URL and digest are known.
 pub async fn download(
     fetcher: &Fetcher,
-    spec: &ChartSpec,
+    spec: &ChartRef,
     url: &str,
     digest: Option<&str>,
 ) -> Result<ChartArtifact, SourceError> {
@@ -134,7 +151,7 @@ pub async fn download(
         });
     }
     Ok(ChartArtifact {
-        repository: spec.repository.trim_end_matches('/').to_string(),
+        repository: spec.repository.clone(),
         name: spec.name.clone(),
         version: spec.version.clone(),
         url: url.to_string(),

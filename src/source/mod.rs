@@ -14,11 +14,9 @@ use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt};
 
-pub use chart::ChartArtifact;
+pub use chart::{ChartArtifact, ChartRef};
 pub use fetch::{FetchOptions, Fetcher, Mirror};
 pub use lock::{Lock, lock_path};
-
-use crate::stack::{Source, Stack};
 
 /// A downloaded (or mirrored) file, verified and on disk.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +42,7 @@ impl Artifact {
 #[derive(Clone, Debug, Default)]
 pub struct Artifacts {
     files: BTreeMap<String, Artifact>,
-    charts: BTreeMap<chart::ChartKey, ChartArtifact>,
+    charts: BTreeMap<ChartRef, ChartArtifact>,
 }
 
 impl Artifacts {
@@ -52,8 +50,8 @@ impl Artifacts {
         self.files.get(url)
     }
 
-    pub fn chart(&self, spec: &crate::stack::ChartSpec) -> Option<&ChartArtifact> {
-        self.charts.get(&chart::key(spec))
+    pub fn chart(&self, chart: &ChartRef) -> Option<&ChartArtifact> {
+        self.charts.get(chart)
     }
 
     pub fn manifests(&self) -> impl Iterator<Item = &Artifact> {
@@ -129,71 +127,67 @@ pub struct Locked<'a> {
     pub path: &'a Path,
 }
 
-/// Fetches every manifest and chart of the stack, concurrently. With a lock, every
-/// artifact must be in it and match its digest; charts are then fetched from the locked
-/// URL without consulting the repository index.
-pub async fn fetch_stack(
-    stack: &Stack,
+/// What a stack needs fetched: manifests by URL (with the digest the stack pins, if any)
+/// and charts.
+#[derive(Clone, Debug, Default)]
+pub struct Wanted {
+    pub manifests: BTreeMap<String, Option<String>>,
+    pub charts: std::collections::BTreeSet<ChartRef>,
+}
+
+/// Fetches every manifest and chart, concurrently. With a lock, every artifact must be in
+/// it and match its digest; charts are then fetched from the locked URL without
+/// consulting the repository index.
+pub async fn fetch_all(
+    wanted: &Wanted,
     fetcher: &Fetcher,
     locked: Option<&Locked<'_>>,
 ) -> Result<Artifacts, SourceError> {
-    let mut urls: BTreeMap<&str, Option<String>> = BTreeMap::new();
-    let mut charts: BTreeMap<chart::ChartKey, &crate::stack::ChartSpec> = BTreeMap::new();
-    for c in &stack.components {
-        for s in &c.sources {
-            match s {
-                Source::Url { url, sha256, .. } => {
-                    let pin = match locked {
-                        None => sha256.clone(),
-                        Some(l) => Some(
-                            l.lock
-                                .pinned_digest(url, sha256.as_deref(), l.path)?
-                                .to_string(),
-                        ),
-                    };
-                    urls.insert(url, pin);
-                }
-                Source::Chart(spec) => {
-                    charts.insert(chart::key(spec), spec);
-                }
-                _ => {}
-            }
-        }
+    let mut urls: Vec<(&str, Option<String>)> = Vec::new();
+    for (url, sha256) in &wanted.manifests {
+        let pin = match locked {
+            None => sha256.clone(),
+            Some(l) => Some(
+                l.lock
+                    .pinned_digest(url, sha256.as_deref(), l.path)?
+                    .to_string(),
+            ),
+        };
+        urls.push((url, pin));
     }
     let files: Vec<Artifact> = futures::stream::iter(urls)
         .map(|(url, pin)| async move { fetcher.fetch(url, pin.as_deref()).await })
         .buffer_unordered(PARALLEL_DOWNLOADS)
         .try_collect()
         .await?;
-    let resolved: Vec<(chart::ChartKey, ChartArtifact)> = futures::stream::iter(charts)
-        .map(|(key, spec)| async move {
-            let artifact = match locked {
+    let resolved: Vec<ChartArtifact> = futures::stream::iter(&wanted.charts)
+        .map(|chart| async move {
+            match locked {
                 Some(l) => {
                     let entry = l
                         .lock
-                        .chart(&spec.repository, &spec.name, &spec.version)
+                        .chart(&chart.repository, &chart.name, &chart.version)
                         .ok_or_else(|| SourceError::NotLocked {
-                            url: format!(
-                                "chart {} {} from {}",
-                                spec.name, spec.version, spec.repository
-                            ),
+                            url: chart.to_string(),
                             lock: l.path.to_path_buf(),
                         })?;
-                    chart::download(fetcher, spec, &entry.url, Some(&entry.digest)).await?
+                    chart::download(fetcher, chart, &entry.url, Some(&entry.digest)).await
                 }
                 None => {
-                    let (url, digest) = chart::locate(fetcher, spec).await?;
-                    chart::download(fetcher, spec, &url, digest.as_deref()).await?
+                    let (url, digest) = chart::locate(fetcher, chart).await?;
+                    chart::download(fetcher, chart, &url, digest.as_deref()).await
                 }
-            };
-            Ok::<_, SourceError>((key, artifact))
+            }
         })
         .buffer_unordered(PARALLEL_DOWNLOADS)
         .try_collect()
         .await?;
     Ok(Artifacts {
         files: files.into_iter().map(|a| (a.url.clone(), a)).collect(),
-        charts: resolved.into_iter().collect(),
+        charts: resolved
+            .into_iter()
+            .map(|c| (ChartRef::new(&c.repository, &c.name, &c.version), c))
+            .collect(),
     })
 }
 

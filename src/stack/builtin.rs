@@ -1,30 +1,14 @@
-//! The built-in profiles and component catalog, embedded from `stacks/` at build time so
-//! the binary needs no files beside it.
+//! The built-in profiles and component catalog (`stacks/`, embedded: see `assets`).
 
-use rust_embed::RustEmbed;
+use crate::assets::{self, Asset};
 
-#[derive(RustEmbed)]
-#[folder = "stacks/"]
-#[include = "*.yaml"]
-struct Stacks;
-
-/// A built-in YAML file: its path under `stacks/` and its text.
-pub struct BuiltinFile {
-    pub path: String,
-    pub text: String,
-}
-
-fn read(path: &str) -> Option<BuiltinFile> {
-    let file = Stacks::get(path)?;
-    Some(BuiltinFile {
-        path: format!("stacks/{path}"),
-        text: String::from_utf8_lossy(&file.data).into_owned(),
-    })
+fn read(path: &str) -> Option<Asset> {
+    assets::stack_file(path)
 }
 
 /// The names of the built-in profiles, in the order small, medium, large.
 pub fn profile_names() -> Vec<String> {
-    let mut names: Vec<String> = Stacks::iter()
+    let mut names: Vec<String> = assets::stack_paths()
         .filter(|p| !p.contains('/'))
         .filter_map(|p| p.strip_suffix(".yaml").map(str::to_string))
         .collect();
@@ -38,7 +22,7 @@ pub fn profile_names() -> Vec<String> {
     names
 }
 
-pub fn profile(name: &str) -> Option<BuiltinFile> {
+pub fn profile(name: &str) -> Option<Asset> {
     if name.contains('/') {
         return None;
     }
@@ -46,7 +30,7 @@ pub fn profile(name: &str) -> Option<BuiltinFile> {
 }
 
 /// A catalog component by name (`stacks/components/<name>.yaml`).
-pub fn catalog_component(name: &str) -> Option<BuiltinFile> {
+pub fn catalog_component(name: &str) -> Option<Asset> {
     if name.contains('/') {
         return None;
     }
@@ -54,7 +38,7 @@ pub fn catalog_component(name: &str) -> Option<BuiltinFile> {
 }
 
 pub fn catalog_names() -> Vec<String> {
-    let mut names: Vec<String> = Stacks::iter()
+    let mut names: Vec<String> = assets::stack_paths()
         .filter_map(|p| p.strip_prefix("components/").map(str::to_string))
         .filter_map(|p| p.strip_suffix(".yaml").map(str::to_string))
         .collect();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::tree::{OrderedMap, Tree};
+use crate::health::ReadinessRule;
 
 /// A stack file: a built-in profile, or a user's `landscape.yaml`.
 #[derive(Debug, Default, Deserialize)]
@@ -51,7 +52,7 @@ pub struct ComponentEntry {
     /// Dotted value paths the user must give (bucket names, Git URLs…).
     pub required: Option<Vec<RequiredValue>>,
     /// Readiness rules for this component's own custom resources.
-    pub readiness: Option<Vec<ReadinessRule>>,
+    pub readiness: Option<Vec<ReadinessSpec>>,
     /// How long the component may take to apply and become healthy, e.g. `5m`.
     pub timeout: Option<Spanned<String>>,
     /// Merge patches applied to rendered objects (like kustomize's patches), for upstream
@@ -191,13 +192,17 @@ pub struct ChartSpec {
 pub struct RequiredValue {
     pub path: String,
     pub description: String,
+    /// A credential (a password, a token): never printed, never recorded in the inventory,
+    /// asked for again when a later command replays the stack.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// How to tell that a custom resource is ready, when its kind follows no convention
-/// landscape knows.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+/// landscape knows (the stack file's spelling of `health::ReadinessRule`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ReadinessRule {
+pub struct ReadinessSpec {
     pub kind: String,
     /// The API group; any group when left out.
     pub group: Option<String>,
@@ -214,4 +219,19 @@ pub struct ReadinessRule {
     /// Do not wait for these objects at all (ready by existing).
     #[serde(default)]
     pub ignore: bool,
+}
+
+impl From<ReadinessSpec> for ReadinessRule {
+    fn from(s: ReadinessSpec) -> ReadinessRule {
+        ReadinessRule {
+            kind: s.kind,
+            group: s.group,
+            name: s.name,
+            condition: s.condition,
+            field: s.field,
+            equals: s.equals,
+            failed: s.failed,
+            ignore: s.ignore,
+        }
+    }
 }

@@ -84,8 +84,8 @@ pub struct Assignment {
     /// Path segments: map keys, or list indexes.
     pub path: Vec<Segment>,
     pub value: Value,
-    /// The assignment as the user wrote it, for error messages.
-    pub text: String,
+    /// The key as the user wrote it (never the value, which may be a secret), for messages.
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +168,34 @@ pub fn assign(values: &mut Value, path: &[Segment], leaf: Value) {
     }
 }
 
+/// The assignments of a `--set` argument as written: `(key, raw value)` pairs, with `\,`
+/// already turned into a comma.
+pub fn split_assignments(arg: &str) -> Vec<(String, String)> {
+    split_unescaped(arg, ',')
+        .into_iter()
+        .map(|part| match part.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.to_string()),
+            None => (part.trim().to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// The keys of a `--set` argument, for messages that must not echo its values.
+pub fn keys_of(arg: &str) -> String {
+    split_unescaped(arg, ',')
+        .iter()
+        .map(|part| {
+            part.split_once('=')
+                .map_or(part.as_str(), |(k, _)| k)
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The largest list index `--set` accepts (as Helm does, to bound the list it builds).
+pub const MAX_INDEX: usize = 65_536;
+
 /// Parses one `--set` argument, which may hold several comma-separated assignments
 /// (`a.b=1,c=x`); `\,` is a literal comma. Values are typed like helm's: `true`/`false`,
 /// `null`, integers and floats become those types; anything else is a string.
@@ -182,6 +210,7 @@ fn parse_one(part: &str) -> Result<Assignment, String> {
     let (key, raw) = part
         .split_once('=')
         .ok_or_else(|| format!("`{part}` is not of the form component.path=value"))?;
+    let key = key.trim();
     let mut path = Vec::new();
     for piece in key.split('.') {
         let (name, indexes) = match piece.find('[') {
@@ -199,7 +228,14 @@ fn parse_one(part: &str) -> Result<Assignment, String> {
                 .ok_or_else(|| format!("`{key}`: unclosed `[`"))?;
             let index = stripped[..close]
                 .parse::<usize>()
-                .map_err(|_| format!("`{key}`: `{}` is not a list index", &stripped[..close]))?;
+                .ok()
+                .filter(|i| *i <= MAX_INDEX)
+                .ok_or_else(|| {
+                    format!(
+                        "`{key}`: `{}` is not a list index (0 to {MAX_INDEX})",
+                        &stripped[..close]
+                    )
+                })?;
             path.push(Segment::Index(index));
             rest = &stripped[close + 1..];
         }
@@ -215,7 +251,7 @@ fn parse_one(part: &str) -> Result<Assignment, String> {
     Ok(Assignment {
         path,
         value: typed(raw),
-        text: part.to_string(),
+        key: key.to_string(),
     })
 }
 
@@ -307,6 +343,8 @@ mod tests {
         assert!(parse_set("velero=1").is_err());
         assert!(parse_set("a..b=1").is_err());
         assert!(parse_set("a.b[x]=1").is_err());
+        assert!(parse_set("a.b[100000000000]=1").is_err());
+        assert_eq!(keys_of("a.b=secret,c.d=s2"), "a.b,c.d");
     }
 
     #[test]

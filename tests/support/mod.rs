@@ -187,6 +187,23 @@ impl Testbed {
             .expect("kubectl runs (the testbed puts it on PATH)")
     }
 
+    /// The library's view of this control plane.
+    pub async fn cluster(&self) -> landscape::cluster::Cluster {
+        landscape::cluster::Cluster::connect(&landscape::cluster::ClusterArgs {
+            kubeconfig: Some(self.kubeconfig.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("connect")
+    }
+
+    /// A stack's inventory, as landscape reads it.
+    pub async fn inventory(&self, stack: &str) -> Option<landscape::inventory::Inventory> {
+        landscape::inventory::Inventory::load(&self.cluster().await, stack)
+            .await
+            .expect("the inventory is readable")
+    }
+
     /// Every object in the cluster carrying a label selector, across all listable kinds.
     pub async fn objects_with_labels(&self, selector: &str) -> Vec<String> {
         let client = self.client().await;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::object::Object;
+use super::{CrdInfo, Object};
 
 /// Built-in cluster-scoped kinds, by (group, kind).
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
@@ -83,13 +83,8 @@ impl Scopes {
         for (g, k) in CLUSTER_SCOPED {
             scopes.known.insert((g.to_string(), k.to_string()), false);
         }
-        for obj in objects {
-            if obj.is_crd() {
-                let group = obj.pointer_str("/spec/group").unwrap_or_default();
-                let kind = obj.pointer_str("/spec/names/kind").unwrap_or_default();
-                let namespaced = obj.pointer_str("/spec/scope") != Some("Cluster");
-                scopes.known.insert((group.into(), kind.into()), namespaced);
-            }
+        for crd in objects.into_iter().filter_map(CrdInfo::of) {
+            scopes.known.insert(crd.group_kind(), crd.namespaced);
         }
         scopes
     }

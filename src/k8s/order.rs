@@ -6,7 +6,7 @@
 //! own webhook cannot reject its own objects before its server runs. Custom resources go
 //! between the built-in kinds and the webhooks.
 
-use crate::object::Object;
+use super::{Object, is_builtin_group};
 
 const INSTALL_ORDER: &[&str] = &[
     "PriorityClass",
@@ -47,39 +47,47 @@ const INSTALL_ORDER: &[&str] = &[
     "APIService",
 ];
 
-/// Built-in API groups: a kind from one of these is never a custom resource.
-fn is_builtin_group(group: &str) -> bool {
-    group.is_empty()
-        || (group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io"))
-        || matches!(group, "apps" | "batch" | "policy" | "autoscaling")
-}
-
 /// The rank of an object: lower goes first. Objects of equal rank may go in parallel.
 pub fn rank(obj: &Object) -> usize {
-    let kind = obj.kind();
-    if obj.is_webhook_configuration() {
+    rank_of(obj.group(), obj.kind())
+}
+
+/// The install rank of a group and kind.
+pub fn rank_of(group: &str, kind: &str) -> usize {
+    if is_webhook_configuration(group, kind) {
         return INSTALL_ORDER.len() + 2;
     }
     match INSTALL_ORDER.iter().position(|k| *k == kind) {
-        Some(i) if is_builtin_group(obj.group()) => i,
+        Some(i) if is_builtin_group(group) => i,
         _ => INSTALL_ORDER.len() + 1,
     }
+}
+
+fn is_webhook_configuration(group: &str, kind: &str) -> bool {
+    group == "admissionregistration.k8s.io"
+        && matches!(
+            kind,
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        )
 }
 
 /// The order to delete objects in: the reverse of installing, except that webhook
 /// configurations go first — so no component deadlocks on its own webhook while its pods
 /// are being removed — and CRDs go last, after every custom resource.
 pub fn delete_rank(obj: &Object) -> usize {
-    if obj.is_webhook_configuration() {
+    delete_rank_of(obj.group(), obj.kind())
+}
+
+/// The deletion rank of a group and kind.
+pub fn delete_rank_of(group: &str, kind: &str) -> usize {
+    if is_webhook_configuration(group, kind) {
         return 0;
     }
-    if obj.is_crd() {
-        return INSTALL_ORDER.len() + 10;
+    match (group, kind) {
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => INSTALL_ORDER.len() + 10,
+        ("", "Namespace") => INSTALL_ORDER.len() + 11,
+        _ => INSTALL_ORDER.len() + 3 - rank_of(group, kind),
     }
-    if obj.is_namespace() {
-        return INSTALL_ORDER.len() + 11;
-    }
-    INSTALL_ORDER.len() + 3 - rank(obj)
 }
 
 #[cfg(test)]

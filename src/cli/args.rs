@@ -1,0 +1,179 @@
+//! Flags shared by several commands, and how they turn into library options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use landscape::cluster::ClusterArgs;
+use landscape::k8s::Capabilities;
+use landscape::ownership;
+use landscape::prepare::SourceSettings;
+use landscape::stack::{Input, ProfileChoice, StackRequest};
+
+/// How a command prints its result.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Never use colour (also: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+impl GlobalArgs {
+    pub fn color(&self, terminal: bool) -> bool {
+        terminal && !self.no_color && std::env::var_os("NO_COLOR").is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// The environment variable that stands in for `--profile`.
+pub const PROFILE_ENV: &str = "LANDSCAPE_PROFILE";
+
+/// Which stack, with which values.
+#[derive(Debug, Args, Clone)]
+pub struct StackArgs {
+    /// A built-in profile: small, medium or large (also: LANDSCAPE_PROFILE, which may not
+    /// be combined with a landscape.yaml in the working directory).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// A stack file (default: landscape.yaml in the working directory, when present).
+    #[arg(long)]
+    pub stack: Option<PathBuf>,
+    /// A values file (repeatable; later files win).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value: component.path=value (repeatable; wins over values files).
+    #[arg(long = "set", value_name = "K=V")]
+    pub set: Vec<String>,
+}
+
+impl StackArgs {
+    pub fn request(&self) -> StackRequest {
+        let from_env = std::env::var(PROFILE_ENV).ok().filter(|p| !p.is_empty());
+        let profile = match (&self.profile, from_env) {
+            (Some(p), _) => Some(ProfileChoice {
+                name: p.clone(),
+                from_env: false,
+            }),
+            (None, Some(p)) => Some(ProfileChoice {
+                name: p,
+                from_env: true,
+            }),
+            (None, None) => None,
+        };
+        StackRequest {
+            profile,
+            stack_file: self.stack.clone().map(Input::Path),
+            values: self.values.iter().cloned().map(Input::Path).collect(),
+            set: self.set.clone(),
+            working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+
+    /// True when the flags or the working directory name a stack.
+    pub fn names_a_stack(&self) -> bool {
+        let req = self.request();
+        req.profile.is_some() || landscape::stack::find_stack_file(&req).is_some()
+    }
+}
+
+/// Where artifacts come from.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Fetch artifacts from a mirror: https://HOST/PATH is read from URL/HOST/PATH
+    /// (an http(s) URL, file:///DIR or a directory).
+    #[arg(long, env = "LANDSCAPE_MIRROR", value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Refuse any artifact missing from landscape.lock or whose digest differs.
+    #[arg(long)]
+    pub locked: bool,
+    /// Rewrite every image to this registry (HOST[/PREFIX]).
+    #[arg(long, value_name = "HOST[/PREFIX]")]
+    pub image_registry: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn settings(&self) -> SourceSettings {
+        SourceSettings {
+            mirror: self.mirror.clone().filter(|m| !m.is_empty()),
+            cache_dir: std::env::var_os("LANDSCAPE_CACHE_DIR").map(PathBuf::from),
+            locked: self.locked,
+        }
+    }
+
+    /// Options for [`landscape::prepare::prepare`].
+    pub fn options(&self, capabilities: Capabilities) -> landscape::prepare::Options {
+        landscape::prepare::Options {
+            sources: self.settings(),
+            capabilities,
+            image_registry: self.image_registry.clone(),
+            placeholders: false,
+        }
+    }
+}
+
+/// Which cluster.
+#[derive(Debug, Args, Clone)]
+pub struct KubeArgs {
+    /// The kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// service account).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl KubeArgs {
+    /// The cluster to connect to; connecting is bounded by `timeout` when given.
+    pub fn cluster_args(&self, timeout: Option<Duration>) -> ClusterArgs {
+        ClusterArgs {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            timeout,
+        }
+    }
+}
+
+/// What `up`, `diff` and `down` may remove or take over beyond the default.
+#[derive(Debug, Args, Clone)]
+pub struct OwnershipArgs {
+    /// Let landscape delete CustomResourceDefinitions it lets go of (and every custom
+    /// resource of their kinds the stack owns).
+    #[arg(long)]
+    pub delete_crds: bool,
+    /// With --delete-crds: delete them even while custom resources the stack does not own
+    /// exist (they go with their CRD).
+    #[arg(long, requires = "delete_crds")]
+    pub delete_custom_resources: bool,
+    /// Let landscape delete PersistentVolumeClaims it lets go of (and their data).
+    #[arg(long)]
+    pub delete_volumes: bool,
+    /// Delete objects that were adopted with --force-conflicts, rather than release them.
+    #[arg(long)]
+    pub delete_adopted: bool,
+}
+
+impl OwnershipArgs {
+    pub fn flags(&self, force_conflicts: bool) -> ownership::Flags {
+        ownership::Flags {
+            force_conflicts,
+            delete_crds: self.delete_crds,
+            delete_custom_resources: self.delete_custom_resources,
+            delete_volumes: self.delete_volumes,
+            delete_adopted: self.delete_adopted,
+        }
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    landscape::duration::parse(s)
+}

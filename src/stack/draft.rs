@@ -1,0 +1,384 @@
+//! A component being resolved: the layers of its definition (catalog, profile, stack file)
+//! laid one over the other, its values merged, then checked and turned into a
+//! [`Component`].
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::error::{StackError, at, at_spanned, did_you_mean, invalid};
+use super::model::{ComponentEntry, SourceSpec};
+use super::tree::Positions;
+use super::values::{self, UnknownKey, merge};
+use super::{Category, Component, DEFAULT_COMPONENT_TIMEOUT, ReadinessRule, Source, catalog_names};
+
+/// A component being resolved: its layers, lowest first.
+pub(super) struct Draft {
+    pub name: String,
+    /// Where the component was first declared, for messages.
+    declared_in: String,
+    pub entry: ComponentEntry,
+    /// Where each layer came from, and where its `needs` and values were written.
+    pub needs_file: String,
+    pub values: Value,
+    /// Keys known so far, including those whose value is null (required values).
+    pub schema: Value,
+    base_dir: Option<PathBuf>,
+}
+
+impl Draft {
+    pub fn new(name: &str, declared_in: &str, base_dir: Option<PathBuf>) -> Draft {
+        Draft {
+            name: name.to_string(),
+            declared_in: declared_in.to_string(),
+            entry: ComponentEntry::default(),
+            needs_file: declared_in.to_string(),
+            values: Value::Object(Default::default()),
+            schema: Value::Object(Default::default()),
+            base_dir,
+        }
+    }
+
+    /// Lays `over` on top of what the draft holds. Scalar fields and lists replace, values
+    /// merge. `check_values` rejects value keys the lower layers do not know.
+    pub fn overlay(
+        &mut self,
+        file: &str,
+        over: ComponentEntry,
+        base_dir: Option<&Path>,
+        check_values: bool,
+    ) -> Result<(), StackError> {
+        let ComponentEntry {
+            category,
+            version,
+            namespace,
+            description,
+            needs,
+            cni,
+            sources,
+            values,
+            required,
+            readiness,
+            timeout,
+            patches,
+            pod_security,
+            exclude,
+        } = over;
+        if let Some(v) = values {
+            let mut positions = Positions::new();
+            let v = v.into_value("", &mut positions);
+            if check_values {
+                reject_unknown(file, &positions, &self.name, &self.schema, &v)?;
+            }
+            self.add_values(v);
+        }
+        let e = &mut self.entry;
+        if category.is_some() {
+            e.category = category;
+        }
+        if version.is_some() {
+            e.version = version;
+        }
+        if namespace.is_some() {
+            e.namespace = namespace;
+        }
+        if description.is_some() {
+            e.description = description;
+        }
+        if needs.is_some() {
+            e.needs = needs;
+            self.needs_file = file.to_string();
+        }
+        if cni.is_some() {
+            e.cni = cni;
+        }
+        if sources.is_some() {
+            e.sources = sources;
+            self.base_dir = base_dir.map(Path::to_path_buf);
+        }
+        if required.is_some() {
+            e.required = required;
+        }
+        if readiness.is_some() {
+            e.readiness = readiness;
+        }
+        if timeout.is_some() {
+            e.timeout = timeout;
+        }
+        // Patches and exclusions add up: a stack file's patch must not silently drop the
+        // ones a component needs to work.
+        if let Some(more) = patches {
+            e.patches.get_or_insert_with(Vec::new).extend(more);
+        }
+        if pod_security.is_some() {
+            e.pod_security = pod_security;
+        }
+        if let Some(more) = exclude {
+            e.exclude.get_or_insert_with(Vec::new).extend(more);
+        }
+        Ok(())
+    }
+
+    pub fn add_values(&mut self, v: Value) {
+        merge_schema(&mut self.schema, &v);
+        merge(&mut self.values, v);
+    }
+
+    pub fn finish(self, file_of_stack: Option<&str>) -> Result<Component, StackError> {
+        let e = self.entry;
+        let file = &self.declared_in;
+        let category = e.category.ok_or_else(|| {
+            invalid(
+                file.clone(),
+                format!("component `{}` has no category", self.name),
+                Some(format!(
+                    "add `category:` with one of {} (or use a catalog component: {})",
+                    Category::ALL.map(Category::as_str).join(", "),
+                    catalog_names().join(", ")
+                )),
+            )
+        })?;
+        let specs = e.sources.unwrap_or_default();
+        if specs.is_empty() {
+            return Err(invalid(
+                file.clone(),
+                format!("component `{}` has no sources", self.name),
+                Some("add `sources:` with a `url`, `file`, `templateDir` or `chart`".into()),
+            ));
+        }
+        let mut sources = Vec::new();
+        for spec in specs {
+            sources.push(resolve_source(file, &spec, self.base_dir.as_deref())?);
+        }
+        let timeout = match e.timeout {
+            None => DEFAULT_COMPONENT_TIMEOUT,
+            Some(t) => crate::duration::parse(&t.value)
+                .map_err(|msg| invalid(at_spanned(file_of_stack.unwrap_or(file), &t), msg, None))?,
+        };
+        let namespace = e.namespace.unwrap_or_else(|| self.name.clone());
+        if !crate::k8s::names::is_dns1123_label(&namespace) {
+            return Err(invalid(
+                file.clone(),
+                format!(
+                    "component `{}`: namespace `{namespace}` is not a valid namespace name",
+                    self.name
+                ),
+                Some("use lowercase letters, digits and dashes".into()),
+            ));
+        }
+        Ok(Component {
+            name: self.name,
+            category,
+            version: e.version,
+            namespace,
+            description: e.description,
+            needs: e
+                .needs
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.value)
+                .collect(),
+            cni: e.cni.unwrap_or(false),
+            sources,
+            values: self.values,
+            required: e.required.unwrap_or_default(),
+            readiness: e
+                .readiness
+                .unwrap_or_default()
+                .into_iter()
+                .map(ReadinessRule::from)
+                .collect(),
+            timeout,
+            patches: e
+                .patches
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.value)
+                .collect(),
+            pod_security: e.pod_security,
+            exclude: e.exclude.unwrap_or_default(),
+        })
+    }
+}
+
+/// Like [`merge`], but keeps keys whose value is null: the set of keys values may use.
+pub(super) fn merge_schema(schema: &mut Value, over: &Value) {
+    match (schema, over) {
+        (Value::Object(s), Value::Object(o)) => {
+            for (k, v) in o {
+                match s.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge_schema(slot, v),
+                    Some(slot) if v.is_null() => {
+                        let _ = slot;
+                    }
+                    _ => {
+                        s.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (s, o) => *s = o.clone(),
+    }
+}
+
+fn reject_unknown(
+    file: &str,
+    positions: &Positions,
+    component: &str,
+    schema: &Value,
+    given: &Value,
+) -> Result<(), StackError> {
+    let unknown = values::unknown_keys(schema, given);
+    let Some(first) = unknown.first() else {
+        return Ok(());
+    };
+    Err(unknown_value_error(file, positions, component, first))
+}
+
+pub(super) fn unknown_value_error(
+    file: &str,
+    positions: &Positions,
+    component: &str,
+    u: &UnknownKey,
+) -> StackError {
+    let key = u.path.rsplit('.').next().unwrap_or(&u.path);
+    let hint = did_you_mean(key, u.known.iter().map(String::as_str));
+    invalid(
+        at(file, positions.get(&u.path).cloned()),
+        format!("unknown value `{component}.{}`", u.path),
+        Some(format!(
+            "{hint}; raw Helm values go under `{component}.{}`",
+            values::CHART_KEY
+        )),
+    )
+}
+
+fn resolve_source(
+    file: &str,
+    spec: &Spanned<SourceSpec>,
+    base_dir: Option<&Path>,
+) -> Result<Source, StackError> {
+    let s = &spec.value;
+    let set = [
+        s.url.is_some(),
+        s.file.is_some(),
+        s.template.is_some(),
+        s.template_dir.is_some(),
+        s.chart.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    let where_ = at_spanned(file, spec);
+    if set != 1 {
+        return Err(invalid(
+            where_,
+            "a source needs exactly one of `url`, `file`, `template`, `templateDir` or `chart`",
+            None,
+        ));
+    }
+    if s.sha256.is_some() && s.url.is_none() {
+        return Err(invalid(where_, "`sha256` pins a `url` source only", None));
+    }
+    if s.set_namespace && s.url.is_none() && s.file.is_none() {
+        return Err(invalid(
+            where_,
+            "`setNamespace` applies to `url` and `file` manifests only",
+            None,
+        ));
+    }
+    let local = |p: &PathBuf| match base_dir {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.clone(),
+    };
+    Ok(if let Some(url) = &s.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid(
+                where_,
+                format!("`{url}` is not an http(s) URL"),
+                Some("use `file:` for local manifests".into()),
+            ));
+        }
+        if let Some(sum) = &s.sha256
+            && (sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(invalid(
+                where_,
+                format!("`{sum}` is not a sha256 (64 hex digits)"),
+                None,
+            ));
+        }
+        Source::Url {
+            url: url.clone(),
+            sha256: s.sha256.as_ref().map(|x| x.to_ascii_lowercase()),
+            set_namespace: s.set_namespace,
+        }
+    } else if let Some(p) = &s.file {
+        Source::File {
+            path: local(p),
+            set_namespace: s.set_namespace,
+        }
+    } else if let Some(name) = &s.template {
+        if !crate::assets::has_template_folder(name) {
+            return Err(invalid(
+                where_,
+                format!("no built-in template folder `{name}`"),
+                Some("use `templateDir:` for a local folder".into()),
+            ));
+        }
+        Source::Template { name: name.clone() }
+    } else if let Some(p) = &s.template_dir {
+        Source::TemplateDir { path: local(p) }
+    } else {
+        let chart = s.chart.clone().expect("counted above");
+        if chart.repository.is_empty() || chart.name.is_empty() || chart.version.is_empty() {
+            return Err(invalid(
+                where_,
+                "a chart needs `repository`, `name` and `version`",
+                None,
+            ));
+        }
+        Source::Chart(chart)
+    })
+}
+
+/// Every need names a component of the stack, not itself and not a disabled one.
+pub(super) fn check_needs(
+    draft: &Draft,
+    names: &[String],
+    disabled: &BTreeSet<String>,
+) -> Result<(), StackError> {
+    for need in draft.entry.needs.iter().flatten() {
+        let where_ = at_spanned(&draft.needs_file, need);
+        if need.value == draft.name {
+            return Err(invalid(
+                where_,
+                format!("component `{}` needs itself", draft.name),
+                None,
+            ));
+        }
+        if disabled.contains(&need.value) {
+            return Err(invalid(
+                where_,
+                format!(
+                    "component `{}` needs `{}`, which is disabled",
+                    draft.name, need.value
+                ),
+                Some(format!("enable `{}` again or remove the need", need.value)),
+            ));
+        }
+        if !names.contains(&need.value) {
+            return Err(invalid(
+                where_,
+                format!(
+                    "component `{}` needs `{}`, which is not in the stack",
+                    draft.name, need.value
+                ),
+                Some(did_you_mean(&need.value, names.iter().map(String::as_str))),
+            ));
+        }
+    }
+    Ok(())
+}
