@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
-/// Parses a duration made of one or more `<number><unit>` parts (units: ms, s, m, h).
+/// The longest duration accepted: a year. Anything longer is a typo, and would overflow
+/// the clock arithmetic it goes into.
+pub const MAX: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses a duration made of one or more `<number><unit>` parts (units: ms, s, m, h), of
+/// at most [`MAX`].
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -19,18 +24,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 "`{text}` is not a duration (examples: 90s, 5m, 1h30m)"
             ));
         }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("`{text}`: number too large"))?;
+        let too_long = || format!("`{text}` is longer than a year (the most landscape accepts)");
+        let number: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
+        let seconds = |factor: u64| number.checked_mul(factor).map(Duration::from_secs);
         let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number * 60),
-            "h" => Duration::from_secs(number * 3600),
+            "ms" => Some(Duration::from_millis(number)),
+            "s" => seconds(1),
+            "m" => seconds(60),
+            "h" => seconds(3600),
             "" => return Err(format!("`{text}` needs a unit (ms, s, m or h)")),
             other => {
                 return Err(format!(
@@ -38,7 +43,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 ));
             }
         };
-        total += part;
+        total = part
+            .and_then(|p| total.checked_add(p))
+            .filter(|t| *t <= MAX)
+            .ok_or_else(too_long)?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -79,6 +87,21 @@ mod tests {
         assert!(parse("m5").is_err());
         assert!(parse("5 minutes").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_panics_or_wraps() {
+        for text in [
+            "18446744073709551615s1s",
+            "307445734561825861m",
+            "99999999999999999999h",
+            "9000h",
+            "18446744073709551615ms18446744073709551615ms",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("longer than a year"), "{text}: {err}");
+        }
+        assert_eq!(parse("8760h").unwrap(), Duration::from_secs(8760 * 3600));
     }
 
     #[test]

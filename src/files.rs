@@ -8,6 +8,8 @@ use std::path::Path;
 
 /// The most a stack file, values file, template or lock may hold.
 pub const INPUT_LIMIT: u64 = 16 * 1024 * 1024;
+/// The most a manifest may hold (upstream release manifests run to a few megabytes).
+pub const MANIFEST_LIMIT: u64 = 512 * 1024 * 1024;
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]

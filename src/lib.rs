@@ -24,6 +24,7 @@ pub mod k8s;
 pub mod ownership;
 pub mod plan;
 pub mod prepare;
+pub mod process;
 pub mod render;
 pub mod report;
 pub mod source;

@@ -19,6 +19,9 @@ fn main() -> std::process::ExitCode {
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Room for deeply nested (but bounded) inputs: YAML, JSON and templates are
+        // parsed recursively.
+        .thread_stack_size(16 * 1024 * 1024)
         .build()
     {
         Ok(r) => r,

@@ -133,9 +133,7 @@ impl ClusterError {
     }
 }
 
-/// The reason the API server gives an apply whose body does not fit the object's schema
-/// (a string where a number belongs): a 500 whose cause is the typed-patch conversion.
-/// It is not a server failure and never goes away by retrying.
+/// A cause the API server gives a field of the wrong type.
 const TYPED_PATCH_CAUSE: &str = "FieldValueTypeInvalid";
 
 fn status_is_transient(s: &ApiStatus) -> bool {
@@ -148,10 +146,16 @@ fn status_is_transient(s: &ApiStatus) -> bool {
     }
 }
 
-/// A 500 that describes the request, not the server: server-side apply reports a body it
-/// cannot convert to the object's type as an internal error.
+/// A 500 that describes the request, not the server. The server's own failures come
+/// classified — `InternalError` (a webhook it could not call, storage trouble),
+/// `ServerTimeout`, `Timeout` — while an error it could not classify at all (reason
+/// `Unknown`, sent as no reason) is one raised from the request itself: server-side apply
+/// answers a body that does not fit the object's type (a number where a string belongs)
+/// that way, and trying again never changes the answer.
 fn is_permanent_internal(s: &ApiStatus) -> bool {
-    s.causes.iter().any(|c| c == TYPED_PATCH_CAUSE) || s.reason == "BadRequest"
+    s.reason.is_empty()
+        || s.reason == "BadRequest"
+        || s.causes.iter().any(|c| c == TYPED_PATCH_CAUSE)
 }
 
 /// Turns a kube error into a ClusterError, classifying what it can.
@@ -279,6 +283,9 @@ mod tests {
         assert!(api(429, "TooManyRequests", "", &[]).is_transient());
         assert!(api(503, "ServiceUnavailable", "", &[]).is_transient());
         assert!(api(500, "InternalError", "", &[]).is_transient());
+        assert!(api(500, "ServerTimeout", "", &[]).is_transient());
+        // Server-side apply's answer to a field of the wrong type: 500, reason Unknown.
+        assert!(!api(500, "", "", &[]).is_transient());
         assert!(!api(500, "InternalError", "", &["FieldValueTypeInvalid"]).is_transient());
         assert!(api(404, "NotFound", "namespaces", &[]).is_transient());
         assert!(!api(404, "NotFound", "configmaps", &[]).is_transient());

@@ -171,7 +171,6 @@ pub async fn prepare(loaded: Loaded, opts: &Options) -> Result<Prepared, crate::
         capabilities: opts.capabilities.clone(),
         image_registry: opts.image_registry.clone(),
         cache_dir: Some(opts.sources.cache_dir()),
-        locked: lock.is_some(),
     };
     let mut rendered = render::render_stack(&stack, &artifacts, &render_opts)?;
     // Secret values are registered before anything can print them.

@@ -8,18 +8,16 @@
 //! command does not start helm at all.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{Capabilities, RenderOptions};
+use super::helm::{Helm, HelmBinary, MIN_HELM, Template};
+use super::{Capabilities, RenderOptions, cache};
 use crate::source::{Artifacts, ChartArtifact, ChartRef};
 use crate::stack::values::{CHART_KEY, merge};
 use crate::stack::{ChartSpec, Component, Source, Stack};
 
-/// The oldest helm whose `template` behaves as landscape expects.
-const MIN_HELM: (u64, u64) = (3, 12);
 /// The Kubernetes version charts are rendered for when no cluster is known.
 pub const OFFLINE_KUBE_VERSION: &str = "v1.33.0";
 
@@ -57,106 +55,6 @@ fn list(components: &[String]) -> String {
 impl ChartError {
     pub fn exit_code(&self) -> crate::ExitCode {
         crate::ExitCode::InvalidInput
-    }
-}
-
-/// The helm binary to use: `LANDSCAPE_HELM`, else `helm` on PATH.
-fn find_helm() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LANDSCAPE_HELM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("helm"))
-        .find(|p| p.is_file())
-}
-
-/// `v3.22.0` → (3, 22).
-fn parse_version(v: &str) -> Option<(u64, u64)> {
-    let mut parts = v.trim().trim_start_matches('v').split('.');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-}
-
-/// The helm binary that would render, identified without running it: its path, size and
-/// modification time. Render cache keys carry this identity, so replacing helm invalidates
-/// the cache while a fully cached render never starts helm at all.
-struct HelmBinary {
-    path: PathBuf,
-    identity: String,
-}
-
-impl HelmBinary {
-    fn locate(components: &[String]) -> Result<HelmBinary, ChartError> {
-        let missing = || ChartError::HelmMissing {
-            components: components.to_vec(),
-        };
-        let path = find_helm().ok_or_else(missing)?;
-        let meta = std::fs::metadata(&path).map_err(|_| missing())?;
-        if !meta.is_file() {
-            return Err(missing());
-        }
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        let identity = format!("{}:{}:{modified}", path.display(), meta.len());
-        Ok(HelmBinary { path, identity })
-    }
-}
-
-struct Helm {
-    path: PathBuf,
-    /// Private HELM_*_HOME directories: helm reads no user configuration and writes no
-    /// state anywhere else.
-    home: tempfile::TempDir,
-}
-
-impl Helm {
-    /// Checks that `binary` runs and is recent enough, for the `components` whose charts
-    /// it is about to render.
-    fn start(binary: &HelmBinary, components: Vec<String>) -> Result<Helm, ChartError> {
-        let home = tempfile::tempdir().map_err(|e| ChartError::Render {
-            component: components.join(","),
-            chart: String::new(),
-            message: format!("cannot create a temporary directory: {e}"),
-        })?;
-        let helm = Helm {
-            path: binary.path.clone(),
-            home,
-        };
-        let out = helm
-            .command()
-            .args(["version", "--template", "{{.Version}}"])
-            .output()
-            .map_err(|_| ChartError::HelmMissing {
-                components: components.clone(),
-            })?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        match parse_version(&version) {
-            Some(v) if v >= MIN_HELM => Ok(helm),
-            _ => Err(ChartError::HelmTooOld {
-                found: if version.is_empty() {
-                    "(unknown version)".into()
-                } else {
-                    version
-                },
-                components,
-            }),
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.path);
-        for (var, dir) in [
-            ("HELM_CACHE_HOME", "cache"),
-            ("HELM_CONFIG_HOME", "config"),
-            ("HELM_DATA_HOME", "data"),
-        ] {
-            cmd.env(var, self.home.path().join(dir));
-        }
-        cmd.env_remove("KUBECONFIG").env("HELM_KUBECONTEXT", "");
-        cmd
     }
 }
 
@@ -202,12 +100,12 @@ pub fn render_all(
     let mut rendered = BTreeMap::new();
     let mut pending = Vec::new();
     for job in &jobs {
-        let cached = cache_file(opts, &cache_key(&binary, job, caps));
-        match std::fs::read_to_string(&cached) {
-            Ok(text) => {
+        let cached = cache::path(&cache_dir(opts), &cache_key(&binary, job, caps));
+        match cache::read(&cached, &job.chart.archive.sha256) {
+            Some(text) => {
                 rendered.insert(job_key(job), text);
             }
-            Err(_) => pending.push((job, cached)),
+            None => pending.push((job, cached)),
         }
     }
     if pending.is_empty() {
@@ -221,7 +119,7 @@ pub fn render_all(
                 let helm = &helm;
                 scope.spawn(move || {
                     let text = render_one(helm, job, caps)?;
-                    write_cache(cached, &text);
+                    cache::write(cached, &job.chart.archive.sha256, &text);
                     Ok((job_key(job), text))
                 })
             })
@@ -264,6 +162,7 @@ fn chart_values(
     };
     let mut values = match &spec.values {
         Some(template) => {
+            super::guard::check(&[("values", template)]).map_err(err)?;
             let data = super::template_context(stack, component, caps);
             let text = super::handlebars::engine()
                 .render_template(template, &data)
@@ -320,66 +219,27 @@ fn release(job: &Job) -> String {
         .unwrap_or_else(|| job.component.name.clone())
 }
 
-fn cache_file(opts: &RenderOptions, key: &str) -> PathBuf {
+fn cache_dir(opts: &RenderOptions) -> PathBuf {
     opts.cache_dir
         .clone()
         .unwrap_or_else(crate::source::default_cache_dir)
-        .join("renders")
-        .join(format!("{key}.yaml"))
 }
 
 fn render_one(helm: &Helm, job: &Job, caps: &Capabilities) -> Result<String, ChartError> {
-    let fail = |message: String| ChartError::Render {
+    let release = release(job);
+    helm.template(&Template {
+        release: &release,
+        archive: &job.chart.archive.path,
+        namespace: &job.component.namespace,
+        values: &job.values,
+        kube_version: caps.kube_version.as_deref().unwrap_or(OFFLINE_KUBE_VERSION),
+        api_versions: &caps.api_versions,
+    })
+    .map_err(|message| ChartError::Render {
         component: job.component.name.clone(),
         chart: format!("{} {}", job.spec.name, job.spec.version),
         message,
-    };
-    // A private file (mode 0600, removed when dropped): values may hold credentials.
-    let values_file = tempfile::Builder::new()
-        .prefix("landscape-values-")
-        .suffix(".yaml")
-        .tempfile()
-        .map_err(|e| fail(format!("cannot write the values file: {e}")))?;
-    std::fs::write(values_file.path(), &job.values)
-        .map_err(|e| fail(format!("cannot write the values file: {e}")))?;
-    let mut cmd = helm.command();
-    cmd.arg("template")
-        .arg(release(job))
-        .arg(&job.chart.archive.path)
-        .args(["--namespace", &job.component.namespace])
-        .arg("--include-crds")
-        .arg("--values")
-        .arg(values_file.path())
-        .args([
-            "--kube-version",
-            caps.kube_version.as_deref().unwrap_or(OFFLINE_KUBE_VERSION),
-        ]);
-    for api in &caps.api_versions {
-        cmd.args(["--api-versions", api]);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| fail(format!("cannot run {}: {e}", helm.path.display())))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let message: Vec<&str> = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        return Err(fail(format!("helm template failed: {}", message.join(" "))));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn write_cache(path: &Path, text: &str) {
-    if let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-        && let Ok(tmp) = tempfile::NamedTempFile::new_in(dir)
-        && std::fs::write(tmp.path(), text).is_ok()
-    {
-        let _ = tmp.persist(path);
-    }
+    })
 }
 
 /// Helm hooks that are not part of installing. Every `up` is landscape's install, so an
@@ -398,14 +258,6 @@ pub fn is_skipped_hook(obj: &crate::k8s::Object) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn versions_parse() {
-        assert_eq!(parse_version("v3.22.0"), Some((3, 22)));
-        assert_eq!(parse_version("v4.3.1"), Some((4, 3)));
-        assert!(parse_version("nope").is_none());
-        assert!((3, 9) < MIN_HELM);
-    }
 
     #[test]
     fn hooks_for_tests_and_deletion_are_skipped() {

@@ -119,6 +119,9 @@ handlebars_helper!(join: |list: array, sep: str| list
     .collect::<Vec<_>>()
     .join(sep));
 
+/// The longest random string a template may ask for.
+const MAX_RANDOM: u64 = 4096;
+
 /// `{{randAlphaNum 32}}`: a random string of letters and digits from the operating
 /// system's random source. Only for objects marked create-only (a generated password):
 /// anything else would change on every run.
@@ -133,7 +136,14 @@ fn rand_alpha_num(
     let len = h
         .param(0)
         .and_then(|p| p.value().as_u64())
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("randAlphaNum", 0))? as usize;
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("randAlphaNum", 0))?;
+    if len > MAX_RANDOM {
+        return Err(RenderErrorReason::Other(format!(
+            "randAlphaNum {len}: at most {MAX_RANDOM} characters"
+        ))
+        .into());
+    }
+    let len = len as usize;
     let mut bytes = vec![0u8; len * 2];
     use std::io::Read;
     std::fs::File::open("/dev/urandom")
@@ -259,5 +269,7 @@ mod tests {
         assert_eq!(a.len(), 24);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+        let err = render("{{randAlphaNum 1000000000000}}", json!({})).unwrap_err();
+        assert!(err.contains("at most 4096"), "{err}");
     }
 }

@@ -7,8 +7,11 @@
 //! relocated when asked. The renderer never talks to the cluster; what it needs to know of
 //! it (version, API list, scopes) comes in as plain data.
 
+mod cache;
 pub mod chart;
+mod guard;
 mod handlebars;
+mod helm;
 pub mod images;
 mod patch;
 mod relocate;
@@ -34,9 +37,6 @@ pub struct RenderOptions {
     pub image_registry: Option<String>,
     /// Where rendered charts are cached.
     pub cache_dir: Option<std::path::PathBuf>,
-    /// `--locked`: a cached render is used only when it was made from the very archive the
-    /// lock pins.
-    pub locked: bool,
 }
 
 /// A component's objects, in the order they were rendered.
@@ -210,15 +210,15 @@ fn render_sources(
                     let artifact = artifacts
                         .manifest(url)
                         .unwrap_or_else(|| panic!("artifact {url} was fetched before rendering"));
-                    let text = std::fs::read_to_string(&artifact.path).map_err(|e| {
-                        RenderError::Document {
-                            component: component.name.clone(),
-                            origin: url.clone(),
-                            index: 0,
-                            message: format!("not UTF-8 text: {e}"),
-                            downloaded: true,
-                        }
-                    })?;
+                    let text =
+                        crate::files::read_text(&artifact.path, crate::files::MANIFEST_LIMIT)
+                            .map_err(|e| RenderError::Document {
+                                component: component.name.clone(),
+                                origin: url.clone(),
+                                index: 0,
+                                message: e.to_string(),
+                                downloaded: true,
+                            })?;
                     vec![(url.clone(), text, true)]
                 }
                 Source::Chart(spec) => {
@@ -283,6 +283,12 @@ fn apply_patches(
             patch.target.kind,
             patch.target.name
         );
+        guard::check(&[(&location, &patch.patch)]).map_err(|message| RenderError::Template {
+            component: component.name.clone(),
+            location: location.clone(),
+            message,
+            hint: "simplify the patch".into(),
+        })?;
         let data = template_context(stack, component, caps);
         let text = handlebars::engine()
             .render_template(&patch.patch, &data)
@@ -325,8 +331,10 @@ fn apply_patches(
     Ok(())
 }
 
+/// A local manifest: a regular file of bounded size (a `file:` source of `/dev/zero` must
+/// fail, not read forever).
 fn read(path: &Path) -> Result<String, RenderError> {
-    std::fs::read_to_string(path).map_err(|e| RenderError::Read {
+    crate::files::read_text(path, crate::files::MANIFEST_LIMIT).map_err(|e| RenderError::Read {
         path: path.display().to_string(),
         message: e.to_string(),
     })
@@ -339,6 +347,16 @@ fn render_templates(
     files: &[TemplateFile],
     caps: &Capabilities,
 ) -> Result<Vec<(String, String, bool)>, RenderError> {
+    let texts: Vec<(&str, &str)> = files
+        .iter()
+        .map(|f| (f.name.as_str(), f.text.as_str()))
+        .collect();
+    guard::check(&texts).map_err(|message| RenderError::Template {
+        component: component.name.clone(),
+        location: files.first().map(|f| f.name.clone()).unwrap_or_default(),
+        message,
+        hint: "simplify the template".into(),
+    })?;
     let mut hb = handlebars::engine();
     let data = template_context(stack, component, caps);
     let mut out = Vec::new();

@@ -43,9 +43,11 @@ pub fn local(dir: &Path) -> std::io::Result<Vec<TemplateFile>> {
     paths
         .into_iter()
         .map(|p| {
+            let text = crate::files::read_text(&p, crate::files::INPUT_LIMIT)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", p.display())))?;
             Ok(TemplateFile {
                 name: p.display().to_string(),
-                text: std::fs::read_to_string(&p)?,
+                text,
             })
         })
         .collect()

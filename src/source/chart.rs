@@ -143,8 +143,8 @@ pub async fn download(
     digest: Option<&str>,
 ) -> Result<ChartArtifact, SourceError> {
     let archive = fetcher.fetch(url, digest).await?;
-    let bytes = std::fs::read(&archive.path).unwrap_or_default();
-    if let Err(message) = check_archive(&bytes) {
+    let bytes = crate::files::read_bytes(&archive.path, fetcher.max_size()).unwrap_or_default();
+    if let Err(message) = check_archive(&bytes, &spec.name) {
         return Err(SourceError::Invalid {
             url: url.to_string(),
             message,
@@ -162,10 +162,17 @@ pub async fn download(
     })
 }
 
-/// Checks that `bytes` is a whole gzip-compressed tar archive. A repository without digests
-/// in its index gives no other way to notice a truncated or substituted download, and helm
-/// would otherwise fail later with a message that names neither the URL nor the cause.
-fn check_archive(bytes: &[u8]) -> Result<(), String> {
+/// The most a chart archive may inflate to, and by how much: a chart is kilobytes of
+/// text, while a gzip bomb turns a small download into gigabytes.
+const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+const MAX_RATIO: u64 = 200;
+
+/// Checks that `bytes` is a whole gzip-compressed tar archive of one chart: inflated within
+/// bounds, every entry a plain file or folder under the chart's own folder (no absolute
+/// paths, no `..`, no links or devices), with a `Chart.yaml` that names the chart. A
+/// repository without digests in its index gives no other way to notice a truncated or
+/// substituted download, and helm must never be handed an archive crafted against it.
+fn check_archive(bytes: &[u8], name: &str) -> Result<(), String> {
     use std::io::Read;
     if bytes.get(..2) != Some(&[0x1f, 0x8b][..]) {
         return Err(
@@ -173,13 +180,92 @@ fn check_archive(bytes: &[u8]) -> Result<(), String> {
                 .into(),
         );
     }
+    let limit = MAX_INFLATED.min(
+        (bytes.len() as u64)
+            .saturating_mul(MAX_RATIO)
+            .max(1024 * 1024),
+    );
     let mut tar = Vec::new();
     flate2::read::GzDecoder::new(bytes)
+        .take(limit + 1)
         .read_to_end(&mut tar)
         .map_err(|e| format!("the chart archive is damaged or truncated ({e})"))?;
+    if tar.len() as u64 > limit {
+        return Err(format!(
+            "the chart archive inflates to more than {limit} bytes (a chart is text; this looks like a decompression bomb)"
+        ));
+    }
     // A tar header's magic sits at offset 257: "ustar".
     if tar.get(257..262) != Some(&b"ustar"[..]) {
         return Err("the chart archive is gzip-compressed but not a tar archive".into());
+    }
+    check_entries(&tar, name)
+}
+
+/// Walks the tar headers (512-byte blocks: name at 0, size in octal at 124, type at 156,
+/// the ustar prefix at 345).
+fn check_entries(tar: &[u8], name: &str) -> Result<(), String> {
+    let mut at = 0usize;
+    let mut chart_yaml = false;
+    let mut long_name: Option<String> = None;
+    while at + 512 <= tar.len() {
+        let header = &tar[at..at + 512];
+        if header.iter().all(|b| *b == 0) {
+            break;
+        }
+        let field = |from: usize, len: usize| {
+            let raw = &header[from..from + len];
+            let end = raw.iter().position(|b| *b == 0).unwrap_or(len);
+            String::from_utf8_lossy(&raw[..end]).into_owned()
+        };
+        let size = u64::from_str_radix(field(124, 12).trim(), 8)
+            .map_err(|_| "the chart archive has a damaged entry".to_string())?;
+        let kind = header[156];
+        let path = match long_name.take() {
+            Some(long) => long,
+            None if field(345, 155).is_empty() => field(0, 100),
+            None => format!("{}/{}", field(345, 155), field(0, 100)),
+        };
+        let data = at + 512;
+        let next = data + (size as usize).div_ceil(512) * 512;
+        match kind {
+            // GNU long name: the next entry's name is this entry's data.
+            b'L' => {
+                let raw = tar.get(data..data + size as usize).unwrap_or_default();
+                long_name = Some(
+                    String::from_utf8_lossy(raw)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                );
+            }
+            // Pax headers carry metadata only.
+            b'x' | b'g' => {}
+            b'0' | 0 | b'5' => {
+                check_path(&path, name)?;
+                chart_yaml |= path.trim_end_matches('/') == format!("{name}/Chart.yaml");
+            }
+            other => {
+                return Err(format!(
+                    "the chart archive holds `{path}`, which is not a plain file or folder (type `{}`)",
+                    other as char
+                ));
+            }
+        }
+        at = next;
+    }
+    if chart_yaml {
+        Ok(())
+    } else {
+        Err(format!("the chart archive has no {name}/Chart.yaml"))
+    }
+}
+
+fn check_path(path: &str, name: &str) -> Result<(), String> {
+    let inside = path == name || path.starts_with(&format!("{name}/"));
+    if path.starts_with('/') || path.split('/').any(|p| p == "..") || !inside {
+        return Err(format!(
+            "the chart archive holds `{path}`, outside the chart's folder `{name}/`"
+        ));
     }
     Ok(())
 }
@@ -195,27 +281,74 @@ mod tests {
         enc.finish().unwrap()
     }
 
+    /// A tar archive of `(path, type, size)` entries with zero-filled data.
+    fn tar(entries: &[(&str, u8, usize)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (path, kind, size) in entries {
+            let mut h = vec![0u8; 512];
+            h[..path.len()].copy_from_slice(path.as_bytes());
+            h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+            h[156] = *kind;
+            h[257..262].copy_from_slice(b"ustar");
+            out.extend(h);
+            out.extend(vec![0u8; size.div_ceil(512) * 512]);
+        }
+        out.extend(vec![0u8; 1024]);
+        out
+    }
+
     #[test]
     fn damaged_chart_archives_are_refused() {
-        let mut header = vec![0u8; 512];
-        header[..8].copy_from_slice(b"x/Chart.");
-        header[257..262].copy_from_slice(b"ustar");
-        let mut tar = header.clone();
-        tar.extend(vec![0u8; 4096]);
-        let whole = gzip(&tar);
-        assert_eq!(check_archive(&whole), Ok(()));
+        let whole = gzip(&tar(&[
+            ("x/Chart.yaml", b'0', 10),
+            ("x/templates/a.yaml", b'0', 3),
+        ]));
+        assert_eq!(check_archive(&whole, "x"), Ok(()));
         let truncated = &whole[..whole.len() - 10];
-        assert!(check_archive(truncated).unwrap_err().contains("truncated"));
         assert!(
-            check_archive(b"<html>")
+            check_archive(truncated, "x")
+                .unwrap_err()
+                .contains("truncated")
+        );
+        assert!(
+            check_archive(b"<html>", "x")
                 .unwrap_err()
                 .contains("not a chart archive")
         );
         assert!(
-            check_archive(&gzip(b"just text"))
+            check_archive(&gzip(b"just text"), "x")
                 .unwrap_err()
                 .contains("not a tar")
         );
+        assert!(check_archive(&whole, "y").unwrap_err().contains("outside"));
+    }
+
+    #[test]
+    fn crafted_archives_are_refused() {
+        let escape = gzip(&tar(&[
+            ("x/Chart.yaml", b'0', 1),
+            ("x/../../etc/passwd", b'0', 1),
+        ]));
+        assert!(check_archive(&escape, "x").unwrap_err().contains("outside"));
+        let link = gzip(&tar(&[("x/Chart.yaml", b'0', 1), ("x/l", b'2', 0)]));
+        assert!(
+            check_archive(&link, "x")
+                .unwrap_err()
+                .contains("not a plain file")
+        );
+        let no_chart = gzip(&tar(&[("x/values.yaml", b'0', 1)]));
+        assert!(
+            check_archive(&no_chart, "x")
+                .unwrap_err()
+                .contains("Chart.yaml")
+        );
+        // A bomb: megabytes of zeros compress to almost nothing.
+        let bomb = gzip(&tar(&[
+            ("x/Chart.yaml", b'0', 1),
+            ("x/big", b'0', 64 * 1024 * 1024),
+        ]));
+        assert!(bomb.len() < 200 * 1024);
+        assert!(check_archive(&bomb, "x").unwrap_err().contains("bomb"));
     }
 
     #[test]

@@ -105,8 +105,27 @@ impl FetchOptions {
 
 /// Downloads and caches artifacts.
 pub struct Fetcher {
+    /// Refuses redirects from https to http: what comes back could not be trusted.
     client: reqwest::Client,
+    /// Follows them: for artifacts pinned by a digest, which is checked whatever the path.
+    pinned_client: reqwest::Client,
     opts: FetchOptions,
+}
+
+/// Follows up to five redirects; with `downgrade: false`, none from https to http.
+fn redirects(downgrade: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let from_https = attempt.previous().iter().any(|u| u.scheme() == "https");
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if !downgrade && from_https && attempt.url().scheme() == "http" {
+            attempt.error(
+                "redirected from https to plain http (pin the artifact with sha256 to allow it)",
+            )
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// A failed attempt, and whether trying again could help.
@@ -117,22 +136,33 @@ struct Attempt {
 
 impl Fetcher {
     pub fn new(opts: FetchOptions) -> Result<Fetcher, SourceError> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("landscape/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(opts.timeout)
-            .build()
-            .map_err(|e| SourceError::Download {
-                url: String::new(),
-                fetched_from: String::new(),
-                message: format!("cannot set up the HTTP client: {e}"),
-            })?;
-        Ok(Fetcher { client, opts })
+        let client = |downgrade: bool| {
+            reqwest::Client::builder()
+                .user_agent(concat!("landscape/", env!("CARGO_PKG_VERSION")))
+                .redirect(redirects(downgrade))
+                .connect_timeout(Duration::from_secs(15))
+                .timeout(opts.timeout)
+                .build()
+                .map_err(|e| SourceError::Download {
+                    url: String::new(),
+                    fetched_from: String::new(),
+                    message: format!("cannot set up the HTTP client: {e}"),
+                })
+        };
+        Ok(Fetcher {
+            client: client(false)?,
+            pinned_client: client(true)?,
+            opts,
+        })
     }
 
     pub fn mirror(&self) -> Option<&Mirror> {
         self.opts.mirror.as_ref()
+    }
+
+    /// The largest artifact accepted.
+    pub fn max_size(&self) -> u64 {
+        self.opts.max_size
     }
 
     fn objects_dir(&self) -> PathBuf {
@@ -180,7 +210,7 @@ impl Fetcher {
         let Location::Http(from) = location else {
             unreachable!()
         };
-        let attempt = || self.download(url, &from);
+        let attempt = || self.download(url, &from, pin.is_some());
         let (sha, size, path) = attempt
             .retry(
                 ExponentialBuilder::default()
@@ -250,21 +280,16 @@ impl Fetcher {
         pin: Option<&str>,
     ) -> Result<Artifact, SourceError> {
         let from = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| SourceError::Download {
-            url: url.to_string(),
-            fetched_from: from.clone(),
-            message: e.to_string(),
-        })?;
-        if meta.len() > self.opts.max_size {
-            return Err(SourceError::TooLarge {
+        let data = crate::files::read_bytes(path, self.opts.max_size).map_err(|e| match e {
+            crate::files::ReadError::TooLarge(limit) => SourceError::TooLarge {
                 url: url.to_string(),
-                limit: self.opts.max_size,
-            });
-        }
-        let data = std::fs::read(path).map_err(|e| SourceError::Download {
-            url: url.to_string(),
-            fetched_from: from.clone(),
-            message: e.to_string(),
+                limit,
+            },
+            other => SourceError::Download {
+                url: url.to_string(),
+                fetched_from: from.clone(),
+                message: other.to_string(),
+            },
         })?;
         let sha = super::sha256_hex(&data);
         verify(url, pin, &sha)?;
@@ -272,14 +297,19 @@ impl Fetcher {
             url: url.to_string(),
             fetched_from: from,
             sha256: sha,
-            size: meta.len(),
+            size: data.len() as u64,
             path: path.to_path_buf(),
         })
     }
 
     /// One download attempt: streams into a temporary file while hashing, then moves it to
     /// its content address.
-    async fn download(&self, url: &str, from: &str) -> Result<(String, u64, PathBuf), Attempt> {
+    async fn download(
+        &self,
+        url: &str,
+        from: &str,
+        pinned: bool,
+    ) -> Result<(String, u64, PathBuf), Attempt> {
         let fail = |message: String, transient: bool| Attempt {
             error: SourceError::Download {
                 url: url.to_string(),
@@ -288,8 +318,14 @@ impl Fetcher {
             },
             transient,
         };
-        let mut resp = self.client.get(from).send().await.map_err(|e| {
-            let transient = e.is_timeout() || e.is_connect() || e.is_request();
+        let client = if pinned {
+            &self.pinned_client
+        } else {
+            &self.client
+        };
+        let mut resp = client.get(from).send().await.map_err(|e| {
+            let transient =
+                (e.is_timeout() || e.is_connect() || e.is_request()) && !e.is_redirect();
             fail(describe_reqwest(&e), transient)
         })?;
         let status = resp.status();

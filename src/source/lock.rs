@@ -95,13 +95,18 @@ impl Lock {
     }
 
     pub fn read(path: &Path) -> Result<Lock, SourceError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SourceError::Lock {
-            path: path.to_path_buf(),
-            message: if e.kind() == std::io::ErrorKind::NotFound {
-                "not found (hint: create it with `landscape lock`)".into()
-            } else {
-                e.to_string()
-            },
+        let text = crate::files::read_text(path, crate::files::INPUT_LIMIT).map_err(|e| {
+            SourceError::Lock {
+                path: path.to_path_buf(),
+                message: match e {
+                    crate::files::ReadError::Io(io)
+                        if io.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        "not found (hint: create it with `landscape lock`)".into()
+                    }
+                    other => other.to_string(),
+                },
+            }
         })?;
         let lock: Lock = crate::yaml::from_str(&text).map_err(|e| SourceError::Lock {
             path: path.to_path_buf(),
@@ -127,7 +132,8 @@ impl Lock {
             "# landscape.lock: the exact artifacts, charts and images of this stack.\n# Written by `landscape lock`; commit it, and use --locked in CI.\n",
         );
         text.push_str(&crate::yaml::to_string(self));
-        std::fs::write(path, text)
+        // Atomically: a lock half-written by a killed run would fail every later `--locked`.
+        crate::files::write_atomic(path, text.as_bytes(), false)
     }
 }
 

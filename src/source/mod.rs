@@ -65,20 +65,20 @@ impl Artifacts {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("download of {url} failed{}: {message} (hint: check the URL and the network, or set --mirror)", via(.url, .fetched_from))]
+    #[error("download of {} failed{}: {} (hint: check the URL and the network, or set --mirror)", clean(.url), via(.url, .fetched_from), clean(.message))]
     Download {
         url: String,
         fetched_from: String,
         message: String,
     },
-    #[error("download of {url} failed{}: HTTP {status} (hint: check the URL and the version; a mirror must hold the file at HOST/PATH)", via(.url, .fetched_from))]
+    #[error("download of {} failed{}: HTTP {status} (hint: check the URL and the version; a mirror must hold the file at HOST/PATH)", clean(.url), via(.url, .fetched_from))]
     Status {
         url: String,
         fetched_from: String,
         status: u16,
     },
     #[error(
-        "{url}: sha256 mismatch: expected {expected}, got {actual} (hint: the artifact changed upstream or in the mirror; do not install it unless you trust the new content)"
+        "{}: sha256 mismatch: expected {expected}, got {actual} (hint: the artifact changed upstream or in the mirror; do not install it unless you trust the new content)", clean(.url)
     )]
     Checksum {
         url: String,
@@ -86,16 +86,16 @@ pub enum SourceError {
         actual: String,
     },
     #[error(
-        "{url}: larger than the limit of {limit} bytes (hint: raise LANDSCAPE_MAX_DOWNLOAD if the artifact is genuine)"
+        "{}: larger than the limit of {limit} bytes (hint: raise LANDSCAPE_MAX_DOWNLOAD if the artifact is genuine)", clean(.url)
     )]
     TooLarge { url: String, limit: u64 },
-    #[error("{url}: {message}")]
+    #[error("{}: {message}", clean(.url))]
     Invalid { url: String, message: String },
     #[error("cannot use the download cache at {path}: {message}")]
     Cache { path: PathBuf, message: String },
-    #[error("invalid mirror `{mirror}`: {message}")]
+    #[error("invalid mirror `{}`: {message}", clean(.mirror))]
     Mirror { mirror: String, message: String },
-    #[error("{url} is not in the lock {} (hint: run `landscape lock` to add it, and review the change)", .lock.display())]
+    #[error("{} is not in the lock {} (hint: run `landscape lock` to add it, and review the change)", clean(.url), .lock.display())]
     NotLocked { url: String, lock: PathBuf },
     #[error("{path}: {message}", path = .path.display())]
     Lock { path: PathBuf, message: String },
@@ -114,8 +114,16 @@ fn via(url: &str, fetched_from: &str) -> String {
     if url == fetched_from {
         String::new()
     } else {
-        format!(" (from {fetched_from})")
+        format!(" (from {})", clean(fetched_from))
     }
+}
+
+/// A URL (or a message quoting URLs) as it may be printed: without credentials.
+fn clean(text: &str) -> String {
+    text.split(' ')
+        .map(crate::report::redact::strip_userinfo)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How many downloads run at once.

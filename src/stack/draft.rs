@@ -301,6 +301,13 @@ fn resolve_source(
                 Some("use `file:` for local manifests".into()),
             ));
         }
+        if url.starts_with("http://") && s.sha256.is_none() {
+            return Err(invalid(
+                where_,
+                format!("`{url}` is fetched over plain http with nothing to verify it by"),
+                Some("use https, or pin its content with `sha256:`".into()),
+            ));
+        }
         if let Some(sum) = &s.sha256
             && (sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()))
         {
@@ -340,8 +347,52 @@ fn resolve_source(
                 None,
             ));
         }
+        check_chart(&where_, &chart)?;
         Source::Chart(chart)
     })
+}
+
+/// Checks the strings of a chart source that reach helm or a URL: the repository (https,
+/// no spaces), the chart's name and version (letters, digits, `.`, `-`, `_`, `+`; not
+/// starting with `-`), the release name (a Helm release name).
+fn check_chart(where_: &str, chart: &super::ChartSpec) -> Result<(), StackError> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 128
+            && !s.starts_with('-')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'))
+    };
+    let repo = &chart.repository;
+    if !repo.starts_with("https://") || repo.len() > 2048 || repo.contains(char::is_whitespace) {
+        return Err(invalid(
+            where_,
+            format!("chart repository `{repo}` is not an https URL"),
+            Some(
+                "chart repositories are read over https (a mirror may serve them otherwise)".into(),
+            ),
+        ));
+    }
+    if !word(&chart.name) || !word(&chart.version) {
+        return Err(invalid(
+            where_,
+            format!(
+                "chart `{}` version `{}`: names and versions are letters, digits, `.`, `-`, `_` and `+`",
+                chart.name, chart.version
+            ),
+            None,
+        ));
+    }
+    if let Some(release) = &chart.release
+        && !crate::k8s::names::is_helm_release(release)
+    {
+        return Err(invalid(
+            where_,
+            format!("release name `{release}` is not valid"),
+            Some("at most 53 lowercase letters, digits and dashes".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// Every need names a component of the stack, not itself and not a disabled one.
