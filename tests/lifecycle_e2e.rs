@@ -426,13 +426,24 @@ async fn objects_outside_the_inventory_are_never_touched() {
     );
     assert_eq!(ours["data"]["mode"], "normal");
 
-    // down removes what it owns, and only that: the namespace holding the impostor stays.
+    // down removes what it owns, and only that: what it took over is released, and the
+    // namespace holding the impostor stays.
     let down = p.landscape(&["down", "--yes"]).await;
     assert_eq!(down.code, 0, "{down:?}");
     assert!(
-        down.stdout
-            .contains("holds objects landscape does not own (ConfigMap impostor)"),
+        down.stdout.contains("kept, it still holds") && down.stdout.contains("ConfigMap impostor"),
         "{down:?}"
+    );
+    assert!(down.stdout.contains("released 1 adopted"), "{down:?}");
+    let released = kubectl_json(
+        tb,
+        &["get", "configmap", "web-config", "-n", ns, "-o", "json"],
+    );
+    assert!(
+        released["metadata"]["labels"]
+            .get(landscape::k8s::labels::APPLYSET_PART_OF)
+            .is_none(),
+        "released: no longer a member of the stack's ApplySet"
     );
     let still = kubectl_json(
         tb,

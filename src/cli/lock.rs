@@ -16,6 +16,10 @@ pub struct LockArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Also ask each image's registry which digest its tag points at, and lock images to
+    /// those digests (`up --locked` then runs exactly them).
+    #[arg(long)]
+    pub resolve_images: bool,
 }
 
 pub async fn run(args: LockArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -25,7 +29,10 @@ pub async fn run(args: LockArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     let loaded = landscape::prepare::load(&request)?;
     let path = loaded.lock_file.clone();
     let prepared = landscape::prepare::prepare(loaded, &opts).await?;
-    let lock = landscape::prepare::lock_of(&prepared);
+    let mut lock = landscape::prepare::lock_of(&prepared);
+    if args.resolve_images {
+        lock.images = resolve(&lock.images).await?;
+    }
     lock.write(&path)
         .map_err(|e| landscape::Error::write(&path, e))?;
     match global.output {
@@ -39,4 +46,24 @@ pub async fn run(args: LockArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         ),
     }
     Ok(ExitCode::Success)
+}
+
+/// Every image pinned to the digest its registry gives now.
+async fn resolve(images: &[String]) -> Result<Vec<String>, landscape::Error> {
+    use futures::{StreamExt, TryStreamExt};
+    let resolver = landscape::source::registry::Resolver::new().map_err(artifact)?;
+    let resolver = &resolver;
+    futures::stream::iter(images)
+        .map(|image| async move { resolver.resolve(image).await.map_err(artifact) })
+        .buffered(8)
+        .try_collect()
+        .await
+}
+
+fn artifact(e: landscape::source::registry::ResolveError) -> landscape::Error {
+    landscape::source::SourceError::Invalid {
+        url: format!("image {}", e.image),
+        message: e.message,
+    }
+    .into()
 }

@@ -275,10 +275,13 @@ impl Cluster {
         key: &ObjectKey,
     ) -> Result<Option<Object>, ClusterError> {
         let api = self.api_for(resource, namespace);
-        api.get_opt(name)
-            .await
-            .map(|o| o.map(|o| typed(to_object(o), resource)))
-            .map_err(|e| from_kube("get", key, e))
+        read_retrying(|| async {
+            api.get_opt(name)
+                .await
+                .map(|o| o.map(|o| typed(to_object(o), resource)))
+                .map_err(|e| from_kube("get", key, e))
+        })
+        .await
     }
 
     /// Objects of a kind matching a label selector, in a namespace or everywhere.
@@ -341,10 +344,12 @@ impl Cluster {
             namespace: namespace.map(str::to_string),
             name: what,
         };
-        let list = api
-            .list(params)
-            .await
-            .map_err(|e| from_kube("list", &key, e))?;
+        let list = read_retrying(|| async {
+            api.list(params)
+                .await
+                .map_err(|e| from_kube("list", &key, e))
+        })
+        .await?;
         Ok(list
             .items
             .into_iter()
@@ -402,6 +407,19 @@ impl Cluster {
             }
         }
     }
+}
+
+/// How long a read keeps retrying transient errors (an API server restarting, a cache
+/// warming up after a CRD appears, throttling) before its caller sees the error.
+const READ_RETRIES_FOR: Duration = Duration::from_secs(60);
+
+/// Reads are idempotent: retried here, once for every caller, within a bound.
+async fn read_retrying<T, F, Fut>(call: F) -> Result<T, ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClusterError>>,
+{
+    retry::retrying(retry::deadline_in(READ_RETRIES_FOR), async |_| {}, call).await
 }
 
 /// The client configuration: the kubeconfig (named, `KUBECONFIG`, `~/.kube/config`), else

@@ -45,7 +45,6 @@ pub fn secret_values(v: &Value) -> BTreeSet<String> {
             }
         }
     }
-    out.retain(|s| s.len() >= 4);
     out
 }
 
@@ -96,9 +95,17 @@ pub fn mask_pair(before: Option<&mut Value>, after: Option<&mut Value>) {
             .and_then(Value::as_object_mut)
         {
             for val in ann.values_mut() {
+                let embeds = |s: &str, x: &String| {
+                    // Short values would match innocent text: only whole values count.
+                    if x.len() >= 4 {
+                        s.contains(x.as_str())
+                    } else {
+                        s == x
+                    }
+                };
                 if val
                     .as_str()
-                    .is_some_and(|s| sensitive.iter().any(|x| s.contains(x.as_str())))
+                    .is_some_and(|s| sensitive.iter().any(|x| embeds(s, x)))
                 {
                     *val = Value::String(MASK_ANNOTATION.to_string());
                 }

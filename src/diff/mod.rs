@@ -149,6 +149,10 @@ pub async fn diff(
     let objects: Vec<&Object> = rendered.iter().flat_map(|r| r.objects.iter()).collect();
     let selector = format!("{}={}", labels::APPLYSET_PART_OF, inventory.applyset());
     let lives = cluster.read_all(&objects, &selector).await?;
+    // The live Secrets' values are secrets too: an old password must not show either.
+    for live in lives.values().flatten() {
+        crate::report::redact::register(mask::secret_values(&live.0));
+    }
 
     let jobs: Vec<(&str, &Object)> = rendered
         .iter()
@@ -235,7 +239,9 @@ async fn pruning(
         .filter(|(c, k, _)| c.is_some() && !desired.contains(k))
         .map(|(c, k, _)| (c.map(str::to_string), k))
         .collect();
-    let verdicts = ownership::let_go(cluster, inventory, &stale, flags).await?;
+    let verdicts = ownership::let_go(cluster, inventory, &stale, flags)
+        .await?
+        .verdicts;
     let mut out = Vec::new();
     for v in verdicts {
         let component = v.component.clone().unwrap_or_default();

@@ -10,7 +10,10 @@ use crate::render::RenderedComponent;
 use crate::report::{ComponentState, ComponentSummary, Event, FailureClass, NotReady};
 use crate::stack::Component;
 
-/// Runs the component; returns whether it ended healthy, and its summary.
+/// How a component ended: healthy, or failed and why.
+pub(super) type Outcome = Result<(), FailureClass>;
+
+/// Runs the component; returns how it ended, and its summary.
 pub(super) async fn run(
     ctx: &Ctx<'_>,
     component: &Component,
@@ -18,14 +21,17 @@ pub(super) async fn run(
     deadline: Instant,
     previous: &Inventory,
     rendered: &[RenderedComponent],
-) -> (bool, ComponentSummary) {
+) -> (Outcome, ComponentSummary) {
     let started = Instant::now();
     ctx.sink.emit(&Event::ComponentStarted {
         component: component.name.clone(),
         objects: objects.len(),
     });
     let mut summary = ComponentSummary::new(&component.name, ComponentState::Failed);
-    let fail = |mut summary: ComponentSummary, class, error: String, not_ready: Vec<NotReady>| {
+    let fail = |mut summary: ComponentSummary,
+                class: FailureClass,
+                error: String,
+                not_ready: Vec<NotReady>| {
         summary.duration_ms = started.elapsed().as_millis() as u64;
         ctx.sink.emit(&Event::Failed {
             component: component.name.clone(),
@@ -34,7 +40,7 @@ pub(super) async fn run(
             not_ready,
             duration_ms: summary.duration_ms,
         });
-        (false, summary)
+        (Err(class), summary)
     };
 
     let applied = match apply::apply_component(ctx, &component.name, objects, deadline).await {
@@ -70,5 +76,5 @@ pub(super) async fn run(
         component: component.name.clone(),
         duration_ms: summary.duration_ms,
     });
-    (true, summary)
+    (Ok(()), summary)
 }

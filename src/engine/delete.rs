@@ -54,12 +54,14 @@ impl Removal {
 
 /// How a removal runs.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct How {
+pub(crate) struct How<'a> {
     /// Wait for each deletion to finish (finalizers included) until the deadline.
     pub wait: bool,
     pub deadline: Instant,
     /// Volume claims go too (so StatefulSets need not be made to keep them).
     pub delete_volumes: bool,
+    /// The stack's StatefulSets as sources of volume claims (read before any is deleted).
+    pub claim_sources: &'a [ClaimSource],
 }
 
 /// Carries out `verdicts`.
@@ -67,14 +69,20 @@ pub(crate) async fn carry_out(
     cluster: &Cluster,
     applyset: &str,
     verdicts: &[Verdict],
-    how: How,
+    how: How<'_>,
 ) -> Result<Removal, ClusterError> {
     let mut removal = Removal::default();
     let mut delete = Vec::new();
     let mut namespaces = Vec::new();
     for v in verdicts {
         match &v.decision {
-            Decision::Delete if v.key.is_namespace() => namespaces.push(v),
+            // Namespaces are listed again once everything else is gone: what held one at
+            // the start may have gone with the rest (an operator's objects, say).
+            Decision::Delete | Decision::Keep(KeepReason::NamespaceInUse { .. })
+                if v.key.is_namespace() =>
+            {
+                namespaces.push(v)
+            }
             Decision::Delete => delete.push(v),
             Decision::Keep(why) => {
                 removal.retained.push(v.key.clone());
@@ -100,7 +108,7 @@ pub(crate) async fn carry_out(
         }
     }
     removal.absorb(delete_in_order(cluster, applyset, &delete, how).await?);
-    removal.absorb(delete_namespaces(cluster, applyset, &namespaces, verdicts, how).await?);
+    removal.absorb(delete_namespaces(cluster, applyset, &namespaces, how).await?);
     Ok(removal)
 }
 
@@ -109,7 +117,7 @@ async fn delete_in_order(
     cluster: &Cluster,
     applyset: &str,
     verdicts: &[&Verdict],
-    how: How,
+    how: How<'_>,
 ) -> Result<Removal, ClusterError> {
     let mut keys: Vec<ObjectKey> = verdicts.iter().map(|v| v.key.clone()).collect();
     keys.sort_by_key(|k| order::delete_rank_of(&k.group, &k.kind));
@@ -146,14 +154,12 @@ async fn delete_namespaces(
     cluster: &Cluster,
     applyset: &str,
     namespaces: &[&Verdict],
-    all: &[Verdict],
-    how: How,
+    how: How<'_>,
 ) -> Result<Removal, ClusterError> {
-    let sources = crate::ownership::claim_sources(all.iter().filter_map(|v| v.live.as_ref()));
     let mut removal = Removal::default();
     let mut empty = Vec::new();
     for ns in namespaces {
-        let contents = namespace_contents(cluster, &ns.key.name, &sources).await?;
+        let contents = namespace_contents(cluster, &ns.key.name, how.claim_sources).await?;
         if how.delete_volumes && !contents.claims.is_empty() {
             delete_claims(cluster, &contents.claims).await?;
         }

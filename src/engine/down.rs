@@ -115,11 +115,6 @@ async fn remove_all(
     cancel: &Cancel,
 ) -> Result<DownReport, RunError> {
     let started = Instant::now();
-    let how = How {
-        wait: true,
-        deadline: crate::cluster::retry::deadline_in(opts.timeout),
-        delete_volumes: opts.flags.delete_volumes,
-    };
     let Some(mut inv) = Inventory::load(cluster, stack).await? else {
         return Err(RunError::NotInstalled(stack.to_string()));
     };
@@ -128,7 +123,16 @@ async fn remove_all(
         .into_iter()
         .map(|(c, k, _)| (c.map(str::to_string), k))
         .collect();
-    let verdicts = ownership::let_go(cluster, &inv, &keys, &opts.flags).await?;
+    let ownership::LetGo {
+        verdicts,
+        claim_sources,
+    } = ownership::let_go(cluster, &inv, &keys, &opts.flags).await?;
+    let how = How {
+        wait: true,
+        deadline: crate::cluster::retry::deadline_in(opts.timeout),
+        delete_volumes: opts.flags.delete_volumes,
+        claim_sources: &claim_sources,
+    };
     let applyset = inv.applyset();
     let mut report = DownReport::default();
 
@@ -210,7 +214,7 @@ async fn remove_component(
     name: &str,
     verdicts: &[Verdict],
     applyset: &str,
-    how: How,
+    how: How<'_>,
     sink: &dyn Sink,
 ) -> Result<(ComponentSummary, Removal), ClusterError> {
     let started = Instant::now();

@@ -224,7 +224,12 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
         inventory: &inventory,
         cancel: run.cancel,
     };
-    let (scheduler, mut summaries, healthy_at) = run_components(&ctx, run, &previous).await;
+    let Outcomes {
+        scheduler,
+        mut summaries,
+        healthy_at,
+        failed,
+    } = run_components(&ctx, run, &previous).await;
     let interrupted = run.cancel.reason();
     if scheduler.all_healthy() && run.opts.prune && interrupted.is_none() {
         let removed = prune::removed_components(&ctx, run.stack, &previous).await?;
@@ -248,10 +253,15 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
             summary: Some(summary),
         });
     }
-    match failures(&scheduler) {
-        None => Ok(summary),
-        Some(failed) => Err(RunError::Failed { failed, summary }),
+    if scheduler.all_healthy() {
+        return Ok(summary);
     }
+    let mut failed: Vec<(String, FailureClass)> = failed.into_iter().collect();
+    if failed.is_empty() {
+        // Only skips: attribute them to a gate failure for the exit code.
+        failed.push(("(skipped components)".into(), FailureClass::Gate));
+    }
+    Err(RunError::Failed { failed, summary })
 }
 
 /// Takes the stack's lock, saying once that it waits when another run holds it.
@@ -292,18 +302,25 @@ pub(crate) fn interrupted_event(reason: &StopReason) -> Event {
 
 type Summaries = BTreeMap<String, ComponentSummary>;
 
+/// What running the components gave.
+struct Outcomes {
+    scheduler: Scheduler,
+    summaries: Summaries,
+    /// When each healthy component became so.
+    healthy_at: BTreeMap<String, String>,
+    /// Each failed component, and why.
+    failed: BTreeMap<String, FailureClass>,
+}
+
 /// Drives the scheduler: starts each component the moment it may start, reports skips,
 /// collects outcomes; on a stop request, starts nothing new and gives what runs a grace
 /// period before dropping it.
-async fn run_components(
-    ctx: &Ctx<'_>,
-    run: &Install<'_>,
-    previous: &Inventory,
-) -> (Scheduler, Summaries, BTreeMap<String, String>) {
+async fn run_components(ctx: &Ctx<'_>, run: &Install<'_>, previous: &Inventory) -> Outcomes {
     let run_deadline = run.opts.timeout.map(crate::cluster::retry::deadline_in);
     let mut scheduler = Scheduler::new(run.plan);
     let mut summaries = Summaries::new();
     let mut healthy_at = BTreeMap::new();
+    let mut failed = BTreeMap::new();
     let mut running = FuturesUnordered::new();
     let mut grace: Option<Instant> = None;
     loop {
@@ -339,16 +356,26 @@ async fn run_components(
             _ = ctx.cancel.cancelled(), if grace.is_none() => continue,
             _ = sleep_until(grace), if grace.is_some() => break,
         };
-        let Some((name, (healthy, summary))) = next else {
+        let Some((name, (outcome, summary))) = next else {
             break;
         };
-        if healthy {
-            healthy_at.insert(name.clone(), crate::report::now_rfc3339());
+        match outcome {
+            Ok(()) => {
+                healthy_at.insert(name.clone(), crate::report::now_rfc3339());
+            }
+            Err(class) => {
+                failed.insert(name.clone(), class);
+            }
         }
-        scheduler.finished(&name, healthy);
+        scheduler.finished(&name, outcome.is_ok());
         summaries.insert(name, summary);
     }
-    (scheduler, summaries, healthy_at)
+    Outcomes {
+        scheduler,
+        summaries,
+        healthy_at,
+        failed,
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -361,24 +388,6 @@ async fn sleep_until(at: Option<Instant>) {
 fn component_deadline(run_deadline: Option<Instant>, timeout: Duration) -> Instant {
     let own = crate::cluster::retry::deadline_in(timeout);
     run_deadline.map_or(own, |d| d.min(own))
-}
-
-/// The failed components, with why; None when every component is healthy.
-fn failures(scheduler: &Scheduler) -> Option<Vec<(String, FailureClass)>> {
-    if scheduler.all_healthy() {
-        return None;
-    }
-    let mut failed: Vec<(String, FailureClass)> = scheduler
-        .stages()
-        .into_iter()
-        .filter(|(_, s)| *s == Stage::Failed)
-        .map(|(n, _)| (n, FailureClass::Gate))
-        .collect();
-    if failed.is_empty() {
-        // Only skips: attribute them to a gate failure for the exit code.
-        failed.push(("(skipped components)".into(), FailureClass::Gate));
-    }
-    Some(failed)
 }
 
 /// The summary: every planned component in plan order, then those pruned away.

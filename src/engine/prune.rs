@@ -79,11 +79,15 @@ async fn prune(
         .map(|k| (Some(component.to_string()), k))
         .collect();
     let snapshot = ctx.inventory.lock().await.clone();
-    let verdicts = crate::ownership::let_go(ctx.cluster, &snapshot, &keys, &ctx.opts.flags).await?;
+    let crate::ownership::LetGo {
+        verdicts,
+        claim_sources,
+    } = crate::ownership::let_go(ctx.cluster, &snapshot, &keys, &ctx.opts.flags).await?;
     let how = How {
         wait: false,
         deadline: Instant::now(),
         delete_volumes: ctx.opts.flags.delete_volumes,
+        claim_sources: &claim_sources,
     };
     let removal = carry_out(ctx.cluster, &snapshot.applyset(), &verdicts, how).await?;
     let mut inv = ctx.inventory.lock().await;
@@ -100,12 +104,19 @@ async fn prune(
     inv.save(ctx.cluster).await?;
     drop(inv);
     let pruned = removal.deleted.len();
+    let replaced = removal
+        .left_alone
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| !removal.retained.contains(k))
+        .collect();
     ctx.sink.emit(&Event::Pruned {
         component: component.to_string(),
         objects: removal.deleted,
         retained: removal.retained,
         released: removal.released,
         left_alone: removal.left_alone.into_iter().map(|(_, why)| why).collect(),
+        replaced,
     });
     Ok(pruned)
 }

@@ -265,11 +265,12 @@ impl Inventory {
         let mut changed = false;
         for (k, how) in keys {
             changed |= self.retained.remove(k);
-            let set = match how {
-                Membership::Adopted if !record.objects.contains(k) => &mut record.adopted,
-                _ => &mut record.objects,
+            // A taken-over object is adopted even under a name landscape once created: the
+            // object there now is someone else's.
+            changed |= match how {
+                Membership::Adopted => record.objects.remove(k) | record.adopted.insert(k.clone()),
+                _ => record.objects.insert(k.clone()),
             };
-            changed |= set.insert(k.clone());
         }
         changed
     }
@@ -360,6 +361,10 @@ mod tests {
         assert_eq!(inv.membership(&created), Membership::Member);
         assert_eq!(inv.membership(&adopted), Membership::Adopted);
         assert!(!inv.add("a", &[(created.clone(), Membership::Member)]));
+        // Taking over an object under a name landscape created makes it adopted.
+        let mut again = inv.clone();
+        again.add("a", &[(created.clone(), Membership::Adopted)]);
+        assert_eq!(again.membership(&created), Membership::Adopted);
         inv.retain([created.clone()]);
         assert_eq!(inv.membership(&created), Membership::Retained);
         assert!(inv.add("a", &[(created.clone(), Membership::Member)]));

@@ -12,6 +12,14 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::inventory::Inventory;
 use crate::k8s::{Object, ObjectKey};
 
+/// The decisions for objects let go of, and the StatefulSets among them (read before any
+/// is deleted) whose volume claims are landscape's data.
+#[derive(Clone, Debug, Default)]
+pub struct LetGo {
+    pub verdicts: Vec<Verdict>,
+    pub claim_sources: Vec<ClaimSource>,
+}
+
 /// One object let go of, decided.
 #[derive(Clone, Debug)]
 pub struct Verdict {
@@ -31,7 +39,7 @@ pub async fn let_go(
     inventory: &Inventory,
     keys: &[(Option<String>, ObjectKey)],
     flags: &Flags,
-) -> Result<Vec<Verdict>, ClusterError> {
+) -> Result<LetGo, ClusterError> {
     let lives: Vec<Option<Object>> = futures::stream::iter(keys)
         .map(|(_, k)| cluster.get_key(k))
         .buffered(16)
@@ -85,7 +93,10 @@ pub async fn let_go(
             &facts,
         );
     }
-    Ok(verdicts)
+    Ok(LetGo {
+        verdicts,
+        claim_sources,
+    })
 }
 
 fn subject<'a>(

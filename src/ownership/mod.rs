@@ -22,7 +22,7 @@
 pub mod facts;
 mod let_go;
 
-pub use let_go::{Verdict, claim_sources, let_go};
+pub use let_go::{LetGo, Verdict, claim_sources, let_go};
 
 use crate::inventory::Membership;
 use crate::k8s::{Object, ObjectKey, labels};

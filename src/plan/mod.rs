@@ -262,6 +262,7 @@ mod tests {
             patches: vec![],
             pod_security: None,
             exclude: vec![],
+            secrets: vec![],
         }
     }
 

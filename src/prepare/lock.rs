@@ -96,3 +96,34 @@ pub fn images(rendered: &[RenderedComponent]) -> Vec<(String, Vec<String>)> {
     }
     by_image.into_iter().collect()
 }
+
+/// Under `--locked`: every image the stack renders must be in the lock. An image the lock
+/// resolved to a digest (`lock --resolve-images`) is pinned to it — what runs is exactly
+/// what was locked, whatever the tag points at now; an image the lock has no entry for is
+/// refused, as is one written with a digest the lock does not hold.
+pub fn pin_images(
+    rendered: &mut [RenderedComponent],
+    lock: &Lock,
+    path: &Path,
+) -> Result<(), SourceError> {
+    let mut missing: Vec<String> = Vec::new();
+    for obj in rendered.iter_mut().flat_map(|r| r.objects.iter_mut()) {
+        for image in render::images::images(obj) {
+            if lock.image(&image).is_none() && !missing.contains(&image) {
+                missing.push(image);
+            }
+        }
+        render::images::rewrite(obj, &|image| {
+            lock.image(image)
+                .filter(|locked| *locked != image)
+                .map(str::to_string)
+        });
+    }
+    match missing.first() {
+        None => Ok(()),
+        Some(_) => Err(SourceError::NotLocked {
+            url: format!("image {}", missing.join(", image ")),
+            lock: path.to_path_buf(),
+        }),
+    }
+}

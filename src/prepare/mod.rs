@@ -173,6 +173,9 @@ pub async fn prepare(loaded: Loaded, opts: &Options) -> Result<Prepared, crate::
         cache_dir: Some(opts.sources.cache_dir()),
     };
     let mut rendered = render::render_stack(&stack, &artifacts, &render_opts)?;
+    if let Some(lock) = &lock {
+        lock::pin_images(&mut rendered, lock, &lock_file)?;
+    }
     // Secret values are registered before anything can print them.
     for obj in rendered.iter().flat_map(|r| r.objects.iter()) {
         crate::report::redact::register(crate::diff::mask::secret_values(&obj.0));

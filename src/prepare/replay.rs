@@ -39,7 +39,8 @@ fn absolute(path: &std::path::Path) -> String {
 
 /// What the stack was built from, with its secret values taken out.
 pub fn inputs(req: &StackRequest, stack: &Stack) -> Inputs {
-    let secret: Vec<String> = stack
+    let secret = stack.secret_patterns();
+    let given: Vec<String> = stack
         .secret_values()
         .into_iter()
         .map(|(path, _)| path)
@@ -72,15 +73,29 @@ pub fn inputs(req: &StackRequest, stack: &Stack) -> Inputs {
         .set
         .iter()
         .flat_map(|arg| values::split_assignments(arg))
-        .filter(|(key, _)| !secret.contains(key))
+        .filter(|(key, _)| !is_secret(key, &secret))
         .map(|(key, raw)| format!("{key}={}", raw.replace(',', "\\,")))
         .collect();
     Inputs {
         stack_file,
         values_files,
         set,
-        secrets_given: secret,
+        secrets_given: given,
     }
+}
+
+/// Whether a `--set` key (`c.list[0].token`) names a secret value (or a map holding one).
+fn is_secret(key: &str, patterns: &[String]) -> bool {
+    let path = key.replace('[', ".").replace(']', "");
+    patterns.iter().any(|p| {
+        values::path_matches(&path, p) || {
+            // A key above a secret (`c.list[0]={…}` cannot be given, but `c.list` as a
+            // whole can in a values file) holds it.
+            let depth = path.split('.').count();
+            let head: Vec<&str> = p.split('.').take(depth).collect();
+            depth < p.split('.').count() && values::path_matches(&path, &head.join("."))
+        }
+    })
 }
 
 /// A values file without the secret values (the text as it was when it holds none).
@@ -88,7 +103,12 @@ fn scrub_values(text: &str, secret: &[String]) -> String {
     let Ok(mut tree) = crate::yaml::from_str::<Value>(text) else {
         return text.to_string();
     };
-    if remove_paths(&mut tree, "", secret) {
+    let mut removed = false;
+    for p in secret {
+        // Every pattern, even after one matched: `any` would stop at the first.
+        removed |= values::remove(&mut tree, p);
+    }
+    if removed {
         crate::yaml::to_string(&tree)
     } else {
         text.to_string()
@@ -105,11 +125,9 @@ fn scrub_stack_file(text: &str, secret: &[String]) -> String {
         for (name, entry) in components.iter_mut() {
             if let Some(values) = entry.get_mut("values") {
                 let prefix = format!("{name}.");
-                let mine: Vec<String> = secret
-                    .iter()
-                    .filter_map(|p| p.strip_prefix(&prefix).map(str::to_string))
-                    .collect();
-                removed |= remove_paths(values, "", &mine);
+                for p in secret.iter().filter_map(|p| p.strip_prefix(&prefix)) {
+                    removed |= values::remove(values, p);
+                }
             }
         }
     }
@@ -118,29 +136,6 @@ fn scrub_stack_file(text: &str, secret: &[String]) -> String {
     } else {
         text.to_string()
     }
-}
-
-/// Removes every dotted path of `paths` (relative to `prefix`) from `tree`.
-fn remove_paths(tree: &mut Value, prefix: &str, paths: &[String]) -> bool {
-    let Some(map) = tree.as_object_mut() else {
-        return false;
-    };
-    let mut removed = false;
-    let keys: Vec<String> = map.keys().cloned().collect();
-    for k in keys {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        if paths.contains(&path) {
-            map.remove(&k);
-            removed = true;
-        } else if let Some(child) = map.get_mut(&k) {
-            removed |= remove_paths(child, &path, paths);
-        }
-    }
-    removed
 }
 
 /// The request that rebuilds an installed stack from its record, with any values given
@@ -199,6 +194,19 @@ mod tests {
         let scrubbed = scrub_values(values, &secret);
         assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
         assert!(scrubbed.contains("user: admin"));
+        let clusters = "argocd-clusters:\n  clusters:\n    - {name: b, bearerToken: tok-123456}\n";
+        let pattern = vec!["argocd-clusters.clusters.*.bearerToken".to_string()];
+        let scrubbed = scrub_values(clusters, &pattern);
+        assert!(
+            !scrubbed.contains("tok-123456") && scrubbed.contains("name: b"),
+            "{scrubbed}"
+        );
+        assert!(is_secret(
+            "argocd-clusters.clusters[0].bearerToken",
+            &pattern
+        ));
+        assert!(is_secret("argocd-clusters.clusters", &pattern));
+        assert!(!is_secret("argocd-clusters.clusters[0].name", &pattern));
         let untouched = "velero: {backup: {bucket: b}}\n";
         assert_eq!(scrub_values(untouched, &secret), untouched);
         let file = "name: s\ncomponents:\n  grafana:\n    values:\n      admin: {password: hunter2-long}\n";

@@ -99,7 +99,14 @@ pub fn images(obj: &Object) -> Vec<String> {
 
 /// Points every image of `obj` at `target` (`HOST[/PREFIX]`).
 pub fn relocate(obj: &mut Object, target: &str) {
-    visit_mut(&mut obj.0, target);
+    rewrite(obj, &|image| {
+        ImageRef::parse(image).map(|r| r.relocated(target))
+    });
+}
+
+/// Replaces every image of `obj` by what `f` maps it to (left as it is for None).
+pub fn rewrite(obj: &mut Object, f: &dyn Fn(&str) -> Option<String>) {
+    visit_mut(&mut obj.0, f);
 }
 
 /// Calls `f(image, is_flag)` for each image found below `value`, skipping metadata (labels
@@ -129,7 +136,7 @@ fn visit(value: &Value, f: &mut dyn FnMut(&str, bool)) {
     }
 }
 
-fn visit_mut(value: &mut Value, target: &str) {
+fn visit_mut(value: &mut Value, f: &dyn Fn(&str) -> Option<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
@@ -138,26 +145,28 @@ fn visit_mut(value: &mut Value, target: &str) {
                 }
                 match (k.as_str(), &mut *v) {
                     ("image", Value::String(s)) => {
-                        if let Some(r) = ImageRef::parse(s) {
-                            *s = r.relocated(target);
+                        if ImageRef::parse(s).is_some()
+                            && let Some(new) = f(s)
+                        {
+                            *s = new;
                         }
                     }
                     ("args" | "command", Value::Array(items)) => {
                         for item in items.iter_mut() {
                             let Some(text) = item.as_str() else { continue };
                             if let Some(image) = flag_image(text)
-                                && let Some(r) = ImageRef::parse(image)
+                                && let Some(new) = f(image)
                             {
                                 let flag = &text[..text.len() - image.len()];
-                                *item = Value::String(format!("{flag}{}", r.relocated(target)));
+                                *item = Value::String(format!("{flag}{new}"));
                             }
                         }
                     }
-                    _ => visit_mut(v, target),
+                    _ => visit_mut(v, f),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| visit_mut(v, target)),
+        Value::Array(items) => items.iter_mut().for_each(|v| visit_mut(v, f)),
         _ => {}
     }
 }

@@ -72,6 +72,9 @@ pub enum Event {
         /// Stale members someone else replaced under the same name: not deleted, with why.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         left_alone: Vec<String>,
+        /// The objects of `left_alone` that are no longer landscape's (replaced).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        replaced: Vec<ObjectKey>,
     },
     /// `down`: removing a component's objects begins.
     Removing { component: String, objects: usize },

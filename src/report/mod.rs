@@ -180,6 +180,7 @@ pub fn describe(event: &Event) -> String {
             retained,
             released,
             left_alone,
+            ..
         } => {
             let mut s = format!(
                 "{component}: pruned {} objects it no longer renders",

@@ -21,7 +21,8 @@ pub struct Lock {
     pub artifacts: Vec<LockedArtifact>,
     #[serde(default)]
     pub charts: Vec<LockedChart>,
-    /// Every image the rendered objects reference, sorted.
+    /// Every image the rendered objects reference, sorted; `ref@sha256:…` when the lock
+    /// was made with `--resolve-images`.
     #[serde(default)]
     pub images: Vec<String>,
 }
@@ -84,6 +85,19 @@ impl Lock {
             });
         }
         Ok(&entry.sha256)
+    }
+
+    /// The lock's entry for an image reference: the reference itself, or the reference
+    /// resolved to a digest (`ref@sha256:…`).
+    pub fn image(&self, reference: &str) -> Option<&str> {
+        self.images
+            .iter()
+            .find(|i| {
+                *i == reference
+                    || i.strip_prefix(reference)
+                        .is_some_and(|rest| rest.starts_with("@sha256:"))
+            })
+            .map(String::as_str)
     }
 
     pub fn chart(&self, repository: &str, name: &str, version: &str) -> Option<&LockedChart> {

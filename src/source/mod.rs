@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod chart;
 mod fetch;
 pub mod lock;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

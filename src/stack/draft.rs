@@ -65,6 +65,7 @@ impl Draft {
             patches,
             pod_security,
             exclude,
+            secrets,
         } = over;
         if let Some(v) = values {
             let mut positions = Positions::new();
@@ -117,6 +118,10 @@ impl Draft {
         }
         if let Some(more) = exclude {
             e.exclude.get_or_insert_with(Vec::new).extend(more);
+        }
+        // Secret paths add up too: a layer never makes a credential printable again.
+        if let Some(more) = secrets {
+            e.secrets.get_or_insert_with(Vec::new).extend(more);
         }
         Ok(())
     }
@@ -199,6 +204,7 @@ impl Draft {
                 .collect(),
             pod_security: e.pod_security,
             exclude: e.exclude.unwrap_or_default(),
+            secrets: e.secrets.unwrap_or_default(),
         })
     }
 }

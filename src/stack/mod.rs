@@ -123,6 +123,19 @@ pub struct Component {
     pub patches: Vec<Patch>,
     pub pod_security: Option<PodSecurity>,
     pub exclude: Vec<ObjectSelector>,
+    /// Value path patterns that hold credentials (besides required values marked secret).
+    pub secrets: Vec<String>,
+}
+
+impl Component {
+    /// Every value path pattern of this component that holds a credential.
+    pub fn secret_patterns(&self) -> impl Iterator<Item = &str> {
+        self.required
+            .iter()
+            .filter(|r| r.secret)
+            .map(|r| r.path.as_str())
+            .chain(self.secrets.iter().map(String::as_str))
+    }
 }
 
 /// Where a component's objects come from.
@@ -165,18 +178,29 @@ impl Stack {
         missing
     }
 
-    /// Every value the stack marks secret that was given, by path (`component.path`).
+    /// Every value the stack marks secret that was given, by concrete path
+    /// (`component.path`).
     pub fn secret_values(&self) -> Vec<(String, &Value)> {
         let mut out = Vec::new();
         for c in &self.components {
-            for r in c.required.iter().filter(|r| r.secret) {
-                if let Some(v) = values::get_path(&c.values, &r.path).filter(|v| !is_empty(Some(v)))
-                {
-                    out.push((format!("{}.{}", c.name, r.path), v));
+            for pattern in c.secret_patterns() {
+                for (path, v) in values::find(&c.values, pattern) {
+                    if !is_empty(Some(v)) {
+                        out.push((format!("{}.{path}", c.name), v));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// Every secret value path pattern, prefixed by its component
+    /// (`argocd-clusters.clusters.*.bearerToken`).
+    pub fn secret_patterns(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .flat_map(|c| c.secret_patterns().map(move |p| format!("{}.{p}", c.name)))
+            .collect()
     }
 }
 

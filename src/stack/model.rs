@@ -63,6 +63,10 @@ pub struct ComponentEntry {
     /// Rendered objects to leave out (by kind, and optionally group and name): parts of an
     /// upstream manifest the stack does not want.
     pub exclude: Option<Vec<ObjectSelector>>,
+    /// Value paths that hold credentials, beyond required values marked `secret` (`*`
+    /// matches any key or list item: `clusters.*.bearerToken`). Such values are never
+    /// printed and never recorded in the inventory.
+    pub secrets: Option<Vec<String>>,
 }
 
 /// Selects rendered objects by kind, and optionally group and name.

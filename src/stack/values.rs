@@ -78,6 +78,91 @@ pub fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
+/// The values at a dotted path pattern (`clusters.*.bearerToken`: `*` matches any key or
+/// list item), with the concrete path of each (`clusters.0.bearerToken`).
+pub fn find<'a>(value: &'a Value, pattern: &str) -> Vec<(String, &'a Value)> {
+    let mut out = Vec::new();
+    let segments: Vec<&str> = pattern.split('.').collect();
+    walk_pattern(value, &segments, String::new(), &mut out);
+    out
+}
+
+fn walk_pattern<'a>(
+    value: &'a Value,
+    segments: &[&str],
+    path: String,
+    out: &mut Vec<(String, &'a Value)>,
+) {
+    let Some((first, rest)) = segments.split_first() else {
+        out.push((path, value));
+        return;
+    };
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| *first == "*" || k.as_str() == *first)
+            .map(|(k, v)| (k.clone(), v))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *first == "*" || first.parse::<usize>().ok() == Some(*i))
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (k, v) in children {
+        walk_pattern(v, rest, join_path(&path, &k), out);
+    }
+}
+
+/// Removes every value at a dotted path pattern; returns whether anything was removed.
+pub fn remove(value: &mut Value, pattern: &str) -> bool {
+    let segments: Vec<&str> = pattern.split('.').collect();
+    remove_at(value, &segments)
+}
+
+fn remove_at(value: &mut Value, segments: &[&str]) -> bool {
+    let Some((first, rest)) = segments.split_first() else {
+        return false;
+    };
+    match value {
+        Value::Object(m) if rest.is_empty() => {
+            let keys: Vec<String> = m
+                .keys()
+                .filter(|k| *first == "*" || k.as_str() == *first)
+                .cloned()
+                .collect();
+            keys.iter().filter(|k| m.remove(*k).is_some()).count() > 0
+        }
+        Value::Object(m) => m
+            .iter_mut()
+            .filter(|(k, _)| *first == "*" || k.as_str() == *first)
+            .fold(false, |acc, (_, v)| remove_at(v, rest) || acc),
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| *first == "*" || first.parse::<usize>().ok() == Some(*i))
+            .fold(false, |acc, (_, v)| {
+                if rest.is_empty() {
+                    let was = !v.is_null();
+                    *v = Value::Null;
+                    was || acc
+                } else {
+                    remove_at(v, rest) || acc
+                }
+            }),
+        _ => false,
+    }
+}
+
+/// Whether a concrete dotted path (`clusters.0.bearerToken`) matches a pattern.
+pub fn path_matches(path: &str, pattern: &str) -> bool {
+    let p: Vec<&str> = path.split('.').collect();
+    let q: Vec<&str> = pattern.split('.').collect();
+    p.len() == q.len() && p.iter().zip(&q).all(|(a, b)| *b == "*" || a == b)
+}
+
 /// One `--set path=value` assignment, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
@@ -353,6 +438,27 @@ mod tests {
         let a = &parse_set("c.a.list[2]=z").unwrap()[0];
         assign(&mut v, &a.path[1..], a.value.clone());
         assert_eq!(v, json!({"a": {"list": ["x", null, "z"]}}));
+    }
+
+    #[test]
+    fn patterns_find_and_remove_values() {
+        let mut v = json!({"clusters": [{"name": "a", "bearerToken": "t1"}, {"name": "b", "bearerToken": "t2"}], "other": 1});
+        let found: Vec<String> = find(&v, "clusters.*.bearerToken")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(found, ["clusters.0.bearerToken", "clusters.1.bearerToken"]);
+        assert!(path_matches(
+            "clusters.1.bearerToken",
+            "clusters.*.bearerToken"
+        ));
+        assert!(!path_matches("clusters.1.name", "clusters.*.bearerToken"));
+        assert!(remove(&mut v, "clusters.*.bearerToken"));
+        assert_eq!(
+            v,
+            json!({"clusters": [{"name": "a"}, {"name": "b"}], "other": 1})
+        );
+        assert!(!remove(&mut v, "nothing.here"));
     }
 
     #[test]
