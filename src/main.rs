@@ -15,7 +15,10 @@ use landscape::ExitCode;
 use landscape::cancel::{Cancel, StopReason};
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,6 +51,31 @@ fn main() -> std::process::ExitCode {
     // A blocked thread (a kubeconfig exec plugin that hangs) must not keep the process.
     runtime.shutdown_timeout(Duration::from_millis(500));
     std::process::ExitCode::from(code.code() as u8)
+}
+
+/// Help and version go out as clap writes them; a usage error on one line, like every
+/// other error, with exit 2.
+fn usage_error(e: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // The first paragraph, on one line: clap lists missing arguments on lines of their own.
+    let text = e.to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    eprintln!("error: {first} (hint: see `landscape --help`)");
+    std::process::ExitCode::from(ExitCode::InvalidInput.code() as u8)
 }
 
 /// Listens for SIGINT and SIGTERM for the life of the process.

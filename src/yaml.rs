@@ -56,14 +56,25 @@ impl From<serde_saphyr::Error> for YamlError {
             Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
             _ => plain,
         };
-        let message = message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let message = tidy(message.lines().next().unwrap_or_default().trim());
         YamlError { message, position }
     }
+}
+
+/// The library's message in landscape's words: no advice about its own options, and no
+/// second copy of the position (it is reported as file:line:col).
+fn tidy(message: &str) -> String {
+    let mut m = message.to_string();
+    if let Some(at) = m.rfind(" at line ")
+        && m[at + 9..].split(", column ").all(|n| n.trim().bytes().all(|b| b.is_ascii_digit()))
+    {
+        m.truncate(at);
+    }
+    if let Some(rest) = m.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`");
+    }
+    m
 }
 
 fn options() -> Options {
@@ -114,6 +125,13 @@ mod tests {
             from_str_multi("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1]["b"], 2);
+    }
+
+    #[test]
+    fn duplicate_keys_are_named_plainly() {
+        let err = from_str::<Value>("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.message, "duplicate key `a`");
+        assert_eq!(err.position.unwrap().line, 2);
     }
 
     #[test]

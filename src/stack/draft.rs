@@ -22,6 +22,9 @@ pub(super) struct Draft {
     pub entry: ComponentEntry,
     /// Where each layer came from, and where its `needs` and values were written.
     pub needs_file: String,
+    /// The files the sources and the timeout were written in (their positions are theirs).
+    sources_file: String,
+    timeout_file: String,
     pub values: Value,
     /// Keys known so far, including those whose value is null (required values).
     pub schema: Value,
@@ -35,6 +38,8 @@ impl Draft {
             declared_in: declared_in.to_string(),
             entry: ComponentEntry::default(),
             needs_file: declared_in.to_string(),
+            sources_file: declared_in.to_string(),
+            timeout_file: declared_in.to_string(),
             values: Value::Object(Default::default()),
             schema: Value::Object(Default::default()),
             base_dir,
@@ -97,6 +102,7 @@ impl Draft {
         }
         if sources.is_some() {
             e.sources = sources;
+            self.sources_file = file.to_string();
             self.base_dir = base_dir.map(Path::to_path_buf);
         }
         if required.is_some() {
@@ -107,6 +113,7 @@ impl Draft {
         }
         if timeout.is_some() {
             e.timeout = timeout;
+            self.timeout_file = file.to_string();
         }
         // Patches and exclusions add up: a stack file's patch must not silently drop the
         // ones a component needs to work.
@@ -131,7 +138,7 @@ impl Draft {
         merge(&mut self.values, v);
     }
 
-    pub fn finish(self, file_of_stack: Option<&str>) -> Result<Component, StackError> {
+    pub fn finish(self) -> Result<Component, StackError> {
         let e = self.entry;
         let file = &self.declared_in;
         let category = e.category.ok_or_else(|| {
@@ -155,12 +162,12 @@ impl Draft {
         }
         let mut sources = Vec::new();
         for spec in specs {
-            sources.push(resolve_source(file, &spec, self.base_dir.as_deref())?);
+            sources.push(resolve_source(&self.sources_file, &spec, self.base_dir.as_deref())?);
         }
         let timeout = match e.timeout {
             None => DEFAULT_COMPONENT_TIMEOUT,
             Some(t) => crate::duration::parse(&t.value)
-                .map_err(|msg| invalid(at_spanned(file_of_stack.unwrap_or(file), &t), msg, None))?,
+                .map_err(|msg| invalid(at_spanned(&self.timeout_file, &t), msg, None))?,
         };
         let namespace = e.namespace.unwrap_or_else(|| self.name.clone());
         if !crate::k8s::names::is_dns1123_label(&namespace) {

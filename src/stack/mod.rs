@@ -256,7 +256,7 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
     let label = path.as_ref().map(|p| p.display().to_string());
     let components = drafts
         .into_iter()
-        .map(|d: Draft| d.finish(label.as_deref()))
+        .map(Draft::finish)
         .collect::<Result<Vec<_>, _>>()?;
     if components.is_empty() {
         return Err(invalid(

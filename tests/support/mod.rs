@@ -204,8 +204,19 @@ impl Testbed {
             .expect("the inventory is readable")
     }
 
+    /// Every object carrying a label selector that no other object owns (controllers copy
+    /// labels onto what they make: an EndpointSlice carries its Service's) and that is not
+    /// being deleted.
+    pub async fn unowned_objects_with_labels(&self, selector: &str) -> Vec<String> {
+        self.objects_with_labels_where(selector, true).await
+    }
+
     /// Every object in the cluster carrying a label selector, across all listable kinds.
     pub async fn objects_with_labels(&self, selector: &str) -> Vec<String> {
+        self.objects_with_labels_where(selector, false).await
+    }
+
+    async fn objects_with_labels_where(&self, selector: &str, unowned: bool) -> Vec<String> {
         let client = self.client().await;
         let discovery = Discovery::new(client.clone())
             .run_aggregated()
@@ -220,6 +231,10 @@ impl Testbed {
                 let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
                 if let Ok(list) = api.list(&ListParams::default().labels(selector)).await {
                     for o in list.items {
+                        let owned = o.metadata.owner_references.as_ref().is_some_and(|r| !r.is_empty());
+                        if unowned && (owned || o.metadata.deletion_timestamp.is_some()) {
+                            continue;
+                        }
                         found.push(format!(
                             "{}/{}/{}",
                             ar.kind,
