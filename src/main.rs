@@ -15,6 +15,12 @@ use landscape::ExitCode;
 use landscape::cancel::{Cancel, StopReason};
 
 fn main() -> std::process::ExitCode {
+    // Output piped into `head` ends the process quietly, as for every Unix tool, instead
+    // of failing a write to stdout (which would panic).
+    // SAFETY: setting a signal's disposition to its default, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

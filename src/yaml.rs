@@ -66,7 +66,9 @@ impl From<serde_saphyr::Error> for YamlError {
 fn tidy(message: &str) -> String {
     let mut m = message.to_string();
     if let Some(at) = m.rfind(" at line ")
-        && m[at + 9..].split(", column ").all(|n| n.trim().bytes().all(|b| b.is_ascii_digit()))
+        && m[at + 9..]
+            .split(", column ")
+            .all(|n| n.trim().bytes().all(|b| b.is_ascii_digit()))
     {
         m.truncate(at);
     }

@@ -45,7 +45,8 @@ fn case(category: &'static str, what: &'static str, code: i32) -> Case {
 
 impl Case {
     fn file(mut self, name: &str, text: impl Into<String>) -> Case {
-        self.files.push((name.to_string(), text.into().into_bytes()));
+        self.files
+            .push((name.to_string(), text.into().into_bytes()));
         self
     }
     fn bytes(mut self, name: &str, data: Vec<u8>) -> Case {
@@ -53,7 +54,8 @@ impl Case {
         self
     }
     fn executable(mut self, name: &str, text: &str) -> Case {
-        self.files.push((format!("+x {name}"), text.as_bytes().to_vec()));
+        self.files
+            .push((format!("+x {name}"), text.as_bytes().to_vec()));
         self
     }
     fn args(mut self, args: &[&str]) -> Case {
@@ -142,11 +144,16 @@ fn stack_files() -> Vec<Case> {
 
 fn values_and_set() -> Vec<Case> {
     let base = || {
-        case("values", "", 2)
-            .file("landscape.yaml", format!("name: {}\nextends: small\n", unique("bad")))
+        case("values", "", 2).file(
+            "landscape.yaml",
+            format!("name: {}\nextends: small\n", unique("bad")),
+        )
     };
     let values = |what: &'static str, text: &str, says: &[&str]| {
-        let mut c = base().file("values.yaml", text).args(&["-f", "values.yaml"]).says(says);
+        let mut c = base()
+            .file("values.yaml", text)
+            .args(&["-f", "values.yaml"])
+            .says(says);
         c.what = what;
         c
     };
@@ -158,30 +165,76 @@ fn values_and_set() -> Vec<Case> {
     };
     let mut cases = vec![
         values("malformed YAML", "velero: {backup: [\n", &["values.yaml:"]),
-        values("not a map", "- a\n", &["values.yaml", "must be a map of component names to values"]),
-        values("unknown component", "vellero: {}\n", &["values.yaml:1:1", "unknown component `vellero`", "did you mean `velero`?"]),
-        values("typo in a key", "velero:\n  backup:\n    bukcet: b\n", &["values.yaml:3:5", "unknown value `velero.backup.bukcet`", "did you mean `bucket`?"]),
-        values("duplicate key", "velero: {}\nvelero: {}\n", &["values.yaml:2:", "duplicate"]),
-        values("missing required values", "velero: {backup: {provider: aws}}\n", &["missing required values", "velero.backup.bucket", "velero.backup.region"]),
+        values(
+            "not a map",
+            "- a\n",
+            &["values.yaml", "must be a map of component names to values"],
+        ),
+        values(
+            "unknown component",
+            "vellero: {}\n",
+            &[
+                "values.yaml:1:1",
+                "unknown component `vellero`",
+                "did you mean `velero`?",
+            ],
+        ),
+        values(
+            "typo in a key",
+            "velero:\n  backup:\n    bukcet: b\n",
+            &[
+                "values.yaml:3:5",
+                "unknown value `velero.backup.bukcet`",
+                "did you mean `bucket`?",
+            ],
+        ),
+        values(
+            "duplicate key",
+            "velero: {}\nvelero: {}\n",
+            &["values.yaml:2:", "duplicate"],
+        ),
+        values(
+            "missing required values",
+            "velero: {backup: {provider: aws}}\n",
+            &[
+                "missing required values",
+                "velero.backup.bucket",
+                "velero.backup.region",
+            ],
+        ),
     ];
     let missing = {
-        let mut c = base().args(&["-f", "no-such-values.yaml"]).says(&["cannot read no-such-values.yaml"]);
+        let mut c = base()
+            .args(&["-f", "no-such-values.yaml"])
+            .says(&["cannot read no-such-values.yaml"]);
         c.what = "values file that does not exist";
         c
     };
     let dir = {
-        let mut c = base().file("vals/x", "").args(&["-f", "vals"]).says(&["cannot read vals", "not a regular file"]);
+        let mut c = base()
+            .file("vals/x", "")
+            .args(&["-f", "vals"])
+            .says(&["cannot read vals", "not a regular file"]);
         c.what = "values file that is a directory";
         c
     };
     let zero = {
-        let mut c = base().args(&["-f", "/dev/zero"]).says(&["cannot read /dev/zero", "not a regular file"]);
+        let mut c = base()
+            .args(&["-f", "/dev/zero"])
+            .says(&["cannot read /dev/zero", "not a regular file"]);
         c.what = "values file that is a device";
         c
     };
     let huge = {
         let mut c = base()
-            .bytes("big.yaml", format!("velero: {{backup: {{bucket: \"{}\"}}}}\n", "x".repeat(17 * 1024 * 1024)).into_bytes())
+            .bytes(
+                "big.yaml",
+                format!(
+                    "velero: {{backup: {{bucket: \"{}\"}}}}\n",
+                    "x".repeat(17 * 1024 * 1024)
+                )
+                .into_bytes(),
+            )
             .args(&["-f", "big.yaml"])
             .says(&["cannot read big.yaml", "larger than the limit"]);
         c.what = "values file larger than the limit";
@@ -189,35 +242,116 @@ fn values_and_set() -> Vec<Case> {
     };
     cases.extend([missing, dir, zero, huge]);
     cases.extend([
-        set("no equals sign", "velero.backup.bucket", &["--set velero.backup.bucket", "is not of the form"]),
-        set("empty path segment", "velero..bucket=b", &["--set velero..bucket", "empty path segment"]),
+        set(
+            "no equals sign",
+            "velero.backup.bucket",
+            &["--set velero.backup.bucket", "is not of the form"],
+        ),
+        set(
+            "empty path segment",
+            "velero..bucket=b",
+            &["--set velero..bucket", "empty path segment"],
+        ),
         set("unclosed bracket", "velero.list[1=b", &["unclosed `[`"]),
-        set("index that is not a number", "velero.list[x]=b", &["`x` is not a list index"]),
-        set("index beyond the limit", "velero.list[100000000000]=b", &["is not a list index (0 to 65536)"]),
-        set("unknown component", "vellero.backup.bucket=b", &["--set vellero.backup.bucket", "unknown component `vellero`"]),
-        set("unknown key, value not echoed", "velero.backup.bukcet=s3cr3t-value", &["--set velero.backup.bukcet", "did you mean `bucket`?"]),
+        set(
+            "index that is not a number",
+            "velero.list[x]=b",
+            &["`x` is not a list index"],
+        ),
+        set(
+            "index beyond the limit",
+            "velero.list[100000000000]=b",
+            &["is not a list index (0 to 65536)"],
+        ),
+        set(
+            "unknown component",
+            "vellero.backup.bucket=b",
+            &["--set vellero.backup.bucket", "unknown component `vellero`"],
+        ),
+        set(
+            "unknown key, value not echoed",
+            "velero.backup.bukcet=s3cr3t-value",
+            &["--set velero.backup.bukcet", "did you mean `bucket`?"],
+        ),
         set("component only", "velero=x", &["names no value"]),
-        set("trailing bracket text", "velero.list[1]x=b", &["unexpected `x`"]),
-        set("several assignments, one bad", "velero.backup.bucket=b,oops", &["is not of the form"]),
+        set(
+            "trailing bracket text",
+            "velero.list[1]x=b",
+            &["unexpected `x`"],
+        ),
+        set(
+            "several assignments, one bad",
+            "velero.backup.bucket=b,oops",
+            &["is not of the form"],
+        ),
     ]);
     cases
 }
 
 fn templates() -> Vec<Case> {
-    let t = |what, template: &str, says: &[&str]| project("templates", what, 2, template).says(says);
+    let t =
+        |what, template: &str, says: &[&str]| project("templates", what, 2, template).says(says);
     vec![
-        t("syntax error", "data: {{#if values.x}}\n", &["app.yaml.hbs", "template syntax"]),
-        t("missing variable", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: {{values.nope}}}\n", &["app.yaml.hbs:4:", "`values.nope` is not defined"]),
-        t("partial that includes itself", "{{#*inline \"p\"}}{{> p}}{{/inline}}{{> p}}\n", &["partials include each other without end"]),
-        t("blocks nested too deep", &("{{#if true}}".repeat(100) + &"{{/if}}".repeat(100)), &["nest more than 64 deep"]),
-        t("computed partial name", "{{> (lookup . \"x\")}}\n", &["partials must be named literally"]),
-        t("huge random string", "apiVersion: v1\nkind: Secret\nmetadata: {name: s, annotations: {landscape.dev/create-only: \"true\"}}\nstringData: {p: {{randAlphaNum 1000000000000}}}\n", &["at most 4096"]),
-        t("document that is not an object", "- a\n- b\n", &["not a YAML map"]),
-        t("object without a name", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", &["ConfigMap object has no metadata.name"]),
-        t("object without a kind", "apiVersion: v1\nmetadata: {name: x}\n", &["has no kind"]),
-        t("generateName", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, generateName: x-}\n", &["generateName"]),
-        t("rendered YAML that is malformed", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n", &["invalid YAML"]),
-        t("HTML instead of YAML", "<!DOCTYPE html><html></html>\n", &["got an HTML page"]),
+        t(
+            "syntax error",
+            "data: {{#if values.x}}\n",
+            &["app.yaml.hbs", "template syntax"],
+        ),
+        t(
+            "missing variable",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: {{values.nope}}}\n",
+            &["app.yaml.hbs:4:", "`values.nope` is not defined"],
+        ),
+        t(
+            "partial that includes itself",
+            "{{#*inline \"p\"}}{{> p}}{{/inline}}{{> p}}\n",
+            &["partials include each other without end"],
+        ),
+        t(
+            "blocks nested too deep",
+            &("{{#if true}}".repeat(100) + &"{{/if}}".repeat(100)),
+            &["nest more than 64 deep"],
+        ),
+        t(
+            "computed partial name",
+            "{{> (lookup . \"x\")}}\n",
+            &["partials must be named literally"],
+        ),
+        t(
+            "huge random string",
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s, annotations: {landscape.dev/create-only: \"true\"}}\nstringData: {p: {{randAlphaNum 1000000000000}}}\n",
+            &["at most 4096"],
+        ),
+        t(
+            "document that is not an object",
+            "- a\n- b\n",
+            &["not a YAML map"],
+        ),
+        t(
+            "object without a name",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+            &["ConfigMap object has no metadata.name"],
+        ),
+        t(
+            "object without a kind",
+            "apiVersion: v1\nmetadata: {name: x}\n",
+            &["has no kind"],
+        ),
+        t(
+            "generateName",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, generateName: x-}\n",
+            &["generateName"],
+        ),
+        t(
+            "rendered YAML that is malformed",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x\n",
+            &["invalid YAML"],
+        ),
+        t(
+            "HTML instead of YAML",
+            "<!DOCTYPE html><html></html>\n",
+            &["got an HTML page"],
+        ),
     ]
 }
 
@@ -230,18 +364,92 @@ fn patches_and_objects() -> Vec<Case> {
             .says(says)
     };
     vec![
-        with("patch whose target matches nothing", "    patches: [{target: {kind: ConfigMap, name: nope}, patch: \"data: {a: b}\"}]\n", CM, 2, &["patch 1 (ConfigMap nope)", "matches no rendered object"]),
-        with("patch that is not YAML", "    patches: [{target: {kind: ConfigMap, name: settings}, patch: \"data: [x\"}]\n", CM, 2, &["the patch is not valid YAML"]),
-        with("patch with a template error", "    patches: [{target: {kind: ConfigMap, name: settings}, patch: \"data: {{values.nope}}\"}]\n", CM, 2, &["patch 1"]),
-        with("object rendered twice", "", &format!("{CM}---\n{CM}"), 2, &["is rendered twice"]),
-        with("object name with capitals", "", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Settings}\n", 2, &["ConfigMap", "name `Settings` is not valid"]),
-        with("object namespace that is not a name", "", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s, namespace: Bad_NS}\n", 2, &["namespace `Bad_NS` is not a valid namespace name"]),
-        with("Service name starting with a digit", "", "apiVersion: v1\nkind: Service\nmetadata: {name: 9lives}\nspec: {ports: [{port: 80}]}\n", 2, &["name `9lives` is not valid for a Service"]),
-        with("kind nothing serves", "", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", 2, &["example.com/v1 Widget is not served by the cluster and no component installs its CRD"]),
-        with("field of the wrong type (dry run)", "", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed, namespace: default}\ndata: {a: 1}\n", 2, &["the API server refuses it", "expected string"]),
-        with("invalid field value (dry run)", "", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: default}\nspec: {replicas: -3, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n", 2, &["the API server refuses it"]),
-        with("selector that does not match its template (dry run)", "", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: default}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: c, image: x}]}}}\n", 2, &["the API server refuses it"]),
-        with("RBAC name with a slash", "", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: a/b}\nrules: []\n", 2, &["name `a/b` is not valid for a ClusterRole"]),
+        with(
+            "patch whose target matches nothing",
+            "    patches: [{target: {kind: ConfigMap, name: nope}, patch: \"data: {a: b}\"}]\n",
+            CM,
+            2,
+            &["patch 1 (ConfigMap nope)", "matches no rendered object"],
+        ),
+        with(
+            "patch that is not YAML",
+            "    patches: [{target: {kind: ConfigMap, name: settings}, patch: \"data: [x\"}]\n",
+            CM,
+            2,
+            &["the patch is not valid YAML"],
+        ),
+        with(
+            "patch with a template error",
+            "    patches: [{target: {kind: ConfigMap, name: settings}, patch: \"data: {{values.nope}}\"}]\n",
+            CM,
+            2,
+            &["patch 1"],
+        ),
+        with(
+            "object rendered twice",
+            "",
+            &format!("{CM}---\n{CM}"),
+            2,
+            &["is rendered twice"],
+        ),
+        with(
+            "object name with capitals",
+            "",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Settings}\n",
+            2,
+            &["ConfigMap", "name `Settings` is not valid"],
+        ),
+        with(
+            "object namespace that is not a name",
+            "",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s, namespace: Bad_NS}\n",
+            2,
+            &["namespace `Bad_NS` is not a valid namespace name"],
+        ),
+        with(
+            "Service name starting with a digit",
+            "",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: 9lives}\nspec: {ports: [{port: 80}]}\n",
+            2,
+            &["name `9lives` is not valid for a Service"],
+        ),
+        with(
+            "kind nothing serves",
+            "",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+            2,
+            &[
+                "example.com/v1 Widget is not served by the cluster and no component installs its CRD",
+            ],
+        ),
+        with(
+            "field of the wrong type (dry run)",
+            "",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed, namespace: default}\ndata: {a: 1}\n",
+            2,
+            &["the API server refuses it", "expected string"],
+        ),
+        with(
+            "invalid field value (dry run)",
+            "",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: default}\nspec: {replicas: -3, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n",
+            2,
+            &["the API server refuses it"],
+        ),
+        with(
+            "selector that does not match its template (dry run)",
+            "",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: default}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: c, image: x}]}}}\n",
+            2,
+            &["the API server refuses it"],
+        ),
+        with(
+            "RBAC name with a slash",
+            "",
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: a/b}\nrules: []\n",
+            2,
+            &["name `a/b` is not valid for a ClusterRole"],
+        ),
     ]
 }
 
@@ -249,24 +457,89 @@ fn sources(mirror: &Path) -> Vec<Case> {
     let with = |what: &'static str, source: String, code: i32, says: &[&str]| {
         let name = unique("bad");
         case("sources", what, code)
-            .file("landscape.yaml", stack(&name, "").replace("      - templateDir: ./app\n", &format!("      - {source}\n")))
+            .file(
+                "landscape.yaml",
+                stack(&name, "").replace(
+                    "      - templateDir: ./app\n",
+                    &format!("      - {source}\n"),
+                ),
+            )
             .file("app/cm.yaml", CM)
             .arg("--mirror")
             .arg(mirror.display().to_string())
             .says(says)
     };
     vec![
-        with("file source that does not exist", "file: no-such.yaml".into(), 2, &["cannot read", "no-such.yaml"]),
-        with("file source that is a device", "file: /dev/zero".into(), 2, &["/dev/zero", "not a regular file"]),
-        with("file source that is a directory", "file: ./app".into(), 2, &["not a regular file"]),
-        with("template folder that does not exist", "templateDir: ./nothing".into(), 2, &["cannot read", "nothing"]),
-        with("template folder without templates", "templateDir: ./empty".into(), 2, &["no .hbs or .yaml files"]).file("empty/README", "x"),
-        with("URL the mirror does not hold", "url: https://bad.example/missing.yaml".into(), 5, &["https://bad.example/missing.yaml"]),
-        with("URL whose content changed", format!("{{url: https://bad.example/cm.yaml, sha256: {}}}", "0".repeat(64)), 5, &["sha256 mismatch"]),
-        with("download that is an HTML page", "url: https://bad.example/page.html".into(), 5, &["got an HTML page"]),
-        with("download that is not YAML", "url: https://bad.example/broken.yaml".into(), 5, &["invalid YAML"]),
-        with("download that is a device in the mirror", "url: https://bad.example/zero".into(), 5, &["https://bad.example/zero"]),
-        with("URL escaping the mirror", "url: https://bad.example/../../etc/passwd".into(), 5, &["only http(s) URLs without `..`"]),
+        with(
+            "file source that does not exist",
+            "file: no-such.yaml".into(),
+            2,
+            &["cannot read", "no-such.yaml"],
+        ),
+        with(
+            "file source that is a device",
+            "file: /dev/zero".into(),
+            2,
+            &["/dev/zero", "not a regular file"],
+        ),
+        with(
+            "file source that is a directory",
+            "file: ./app".into(),
+            2,
+            &["not a regular file"],
+        ),
+        with(
+            "template folder that does not exist",
+            "templateDir: ./nothing".into(),
+            2,
+            &["cannot read", "nothing"],
+        ),
+        with(
+            "template folder without templates",
+            "templateDir: ./empty".into(),
+            2,
+            &["no .hbs or .yaml files"],
+        )
+        .file("empty/README", "x"),
+        with(
+            "URL the mirror does not hold",
+            "url: https://bad.example/missing.yaml".into(),
+            5,
+            &["https://bad.example/missing.yaml"],
+        ),
+        with(
+            "URL whose content changed",
+            format!(
+                "{{url: https://bad.example/cm.yaml, sha256: {}}}",
+                "0".repeat(64)
+            ),
+            5,
+            &["sha256 mismatch"],
+        ),
+        with(
+            "download that is an HTML page",
+            "url: https://bad.example/page.html".into(),
+            5,
+            &["got an HTML page"],
+        ),
+        with(
+            "download that is not YAML",
+            "url: https://bad.example/broken.yaml".into(),
+            5,
+            &["invalid YAML"],
+        ),
+        with(
+            "download that is a device in the mirror",
+            "url: https://bad.example/zero".into(),
+            5,
+            &["https://bad.example/zero"],
+        ),
+        with(
+            "URL escaping the mirror",
+            "url: https://bad.example/../../etc/passwd".into(),
+            5,
+            &["only http(s) URLs without `..`"],
+        ),
     ]
 }
 
@@ -286,21 +559,97 @@ fn charts(mirror: &Path) -> Vec<Case> {
             .says(says)
     };
     vec![
-        with("chart not in the repository", "nothing", "1.0.0", 5, &["no chart named `nothing`"]),
-        with("version not in the repository", "good", "9.9.9", 5, &["has no version 9.9.9"]),
-        with("truncated archive", "truncated", "1.0.0", 5, &["damaged or truncated"]),
-        with("decompression bomb", "bomb", "1.0.0", 5, &["decompression bomb"]),
-        with("archive escaping its folder", "escape", "1.0.0", 5, &["outside the chart's folder"]),
-        with("archive with a symbolic link", "link", "1.0.0", 5, &["not a plain file or folder"]),
-        with("archive without Chart.yaml", "nochart", "1.0.0", 5, &["no nochart/Chart.yaml"]),
-        with("archive that is not gzip", "html", "1.0.0", 5, &["not a chart archive"]),
-        with("archive whose digest differs from the index", "tampered", "1.0.0", 5, &["sha256 mismatch"]),
-        with("helm missing", "good", "1.0.0", 2, &["helm is needed to render the charts of `app`"]).env("LANDSCAPE_HELM", "/no/such/helm"),
-        with("helm that hangs", "good", "1.0.0", 2, &["did not finish within 2s"])
-            .env("LANDSCAPE_HELM_TIMEOUT", "2s")
-            .env("LANDSCAPE_HELM", "./fake-helm")
-            .executable("fake-helm", "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.22.0; exit 0; fi\nexec sleep 600\n"),
-        with("chart whose template fails", "good", "1.0.0", 2, &["helm template failed", "set me"]),
+        with(
+            "chart not in the repository",
+            "nothing",
+            "1.0.0",
+            5,
+            &["no chart named `nothing`"],
+        ),
+        with(
+            "version not in the repository",
+            "good",
+            "9.9.9",
+            5,
+            &["has no version 9.9.9"],
+        ),
+        with(
+            "truncated archive",
+            "truncated",
+            "1.0.0",
+            5,
+            &["damaged or truncated"],
+        ),
+        with(
+            "decompression bomb",
+            "bomb",
+            "1.0.0",
+            5,
+            &["decompression bomb"],
+        ),
+        with(
+            "archive escaping its folder",
+            "escape",
+            "1.0.0",
+            5,
+            &["outside the chart's folder"],
+        ),
+        with(
+            "archive with a symbolic link",
+            "link",
+            "1.0.0",
+            5,
+            &["not a plain file or folder"],
+        ),
+        with(
+            "archive without Chart.yaml",
+            "nochart",
+            "1.0.0",
+            5,
+            &["no nochart/Chart.yaml"],
+        ),
+        with(
+            "archive that is not gzip",
+            "html",
+            "1.0.0",
+            5,
+            &["not a chart archive"],
+        ),
+        with(
+            "archive whose digest differs from the index",
+            "tampered",
+            "1.0.0",
+            5,
+            &["sha256 mismatch"],
+        ),
+        with(
+            "helm missing",
+            "good",
+            "1.0.0",
+            2,
+            &["helm is needed to render the charts of `app`"],
+        )
+        .env("LANDSCAPE_HELM", "/no/such/helm"),
+        with(
+            "helm that hangs",
+            "good",
+            "1.0.0",
+            2,
+            &["did not finish within 2s"],
+        )
+        .env("LANDSCAPE_HELM_TIMEOUT", "2s")
+        .env("LANDSCAPE_HELM", "./fake-helm")
+        .executable(
+            "fake-helm",
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.22.0; exit 0; fi\nexec sleep 600\n",
+        ),
+        with(
+            "chart whose template fails",
+            "good",
+            "1.0.0",
+            2,
+            &["helm template failed", "set me"],
+        ),
     ]
 }
 
@@ -310,7 +659,10 @@ fn lock(mirror: &Path) -> Vec<Case> {
         let mut c = case("lock", what, code)
             .file(
                 "landscape.yaml",
-                stack(&name, "").replace("      - templateDir: ./app\n", "      - url: https://bad.example/cm.yaml\n"),
+                stack(&name, "").replace(
+                    "      - templateDir: ./app\n",
+                    "      - url: https://bad.example/cm.yaml\n",
+                ),
             )
             .args(&["--locked", "--mirror"])
             .arg(mirror.display().to_string())
@@ -335,7 +687,11 @@ fn lock(mirror: &Path) -> Vec<Case> {
 
 fn kubeconfigs(tb: &Testbed) -> Vec<Case> {
     let server = std::fs::read_to_string(&tb.kubeconfig).unwrap();
-    let with = |what: &'static str, kubeconfig: Option<String>, extra: &[&str], code: i32, says: &[&str]| {
+    let with = |what: &'static str,
+                kubeconfig: Option<String>,
+                extra: &[&str],
+                code: i32,
+                says: &[&str]| {
         let name = unique("bad");
         let mut c = case("kubeconfig", what, code)
             .file("landscape.yaml", stack(&name, ""))
@@ -343,21 +699,61 @@ fn kubeconfigs(tb: &Testbed) -> Vec<Case> {
             .args(extra)
             .says(says);
         if let Some(k) = kubeconfig {
-            c = c.file("kubeconfig", k).args(&["--kubeconfig", "kubeconfig"]);
+            c = c
+                .file("kubeconfig", k)
+                .args(&["--kubeconfig", "kubeconfig"]);
         }
         c
     };
-    let hang = format!(
-        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1, command: sleep, args: [\"600\"], interactiveMode: Never}}}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+    let hang = "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: sleep, args: [\"600\"], interactiveMode: Never}}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+        .to_string();
+    let failing = hang.replace(
+        "command: sleep, args: [\"600\"]",
+        "command: \"false\", args: []",
     );
-    let failing = hang.replace("command: sleep, args: [\"600\"]", "command: \"false\", args: []");
     vec![
-        with("kubeconfig that does not exist", None, &["--kubeconfig", "nope"], 4, &["cannot load the kubeconfig nope"]),
-        with("malformed kubeconfig", Some("clusters: [\n".into()), &[], 4, &["cannot load the kubeconfig kubeconfig"]),
-        with("unknown context", Some(server.clone()), &["--context", "nope"], 4, &["cannot load the kubeconfig", "nope"]),
-        with("server nothing listens on", Some(server.replace(&server_url(&server), "https://127.0.0.1:1")), &[], 4, &["cannot reach the cluster"]),
-        with("exec plugin that hangs", Some(hang), &["--timeout", "3s"], 4, &["did not finish within 3s"]),
-        with("exec plugin that fails", Some(failing), &["--timeout", "20s"], 4, &["kubeconfig"]),
+        with(
+            "kubeconfig that does not exist",
+            None,
+            &["--kubeconfig", "nope"],
+            4,
+            &["cannot load the kubeconfig nope"],
+        ),
+        with(
+            "malformed kubeconfig",
+            Some("clusters: [\n".into()),
+            &[],
+            4,
+            &["cannot load the kubeconfig kubeconfig"],
+        ),
+        with(
+            "unknown context",
+            Some(server.clone()),
+            &["--context", "nope"],
+            4,
+            &["cannot load the kubeconfig", "nope"],
+        ),
+        with(
+            "server nothing listens on",
+            Some(server.replace(&server_url(&server), "https://127.0.0.1:1")),
+            &[],
+            4,
+            &["cannot reach the cluster"],
+        ),
+        with(
+            "exec plugin that hangs",
+            Some(hang),
+            &["--timeout", "3s"],
+            4,
+            &["did not finish within 3s"],
+        ),
+        with(
+            "exec plugin that fails",
+            Some(failing),
+            &["--timeout", "20s"],
+            4,
+            &["kubeconfig"],
+        ),
     ]
 }
 
@@ -378,16 +774,66 @@ fn flags() -> Vec<Case> {
             .says(says)
     };
     vec![
-        with("unknown flag", &["--frobnicate"], 2, &["unexpected argument '--frobnicate'"]),
-        with("timeout that is not a duration", &["--timeout", "soon"], 2, &["'--timeout <DURATION>'", "`soon` is not a duration"]),
-        with("timeout of many years", &["--timeout", "100000h"], 2, &["longer than a year"]),
-        with("timeout that overflows", &["--timeout", "307445734561825861m"], 2, &["longer than a year"]),
-        with("unknown output format", &["-o", "xml"], 2, &["invalid value 'xml'"]),
-        with("prune that is not a boolean", &["--prune=maybe"], 2, &["invalid value 'maybe'"]),
-        with("--delete-custom-resources without --delete-crds", &["--delete-custom-resources"], 2, &["--delete-crds"]),
-        with("wait-for-lock that is not a duration", &["--wait-for-lock", "a while"], 2, &["`a while` is not a duration"]),
-        with("unknown profile", &["--profile", "huge", "--stack", "landscape.yaml"], 2, &[]),
-        with("a stack file that does not exist", &["--stack", "nope.yaml"], 2, &["cannot read nope.yaml"]),
+        with(
+            "unknown flag",
+            &["--frobnicate"],
+            2,
+            &["unexpected argument '--frobnicate'"],
+        ),
+        with(
+            "timeout that is not a duration",
+            &["--timeout", "soon"],
+            2,
+            &["'--timeout <DURATION>'", "`soon` is not a duration"],
+        ),
+        with(
+            "timeout of many years",
+            &["--timeout", "100000h"],
+            2,
+            &["longer than a year"],
+        ),
+        with(
+            "timeout that overflows",
+            &["--timeout", "307445734561825861m"],
+            2,
+            &["longer than a year"],
+        ),
+        with(
+            "unknown output format",
+            &["-o", "xml"],
+            2,
+            &["invalid value 'xml'"],
+        ),
+        with(
+            "prune that is not a boolean",
+            &["--prune=maybe"],
+            2,
+            &["invalid value 'maybe'"],
+        ),
+        with(
+            "--delete-custom-resources without --delete-crds",
+            &["--delete-custom-resources"],
+            2,
+            &["--delete-crds"],
+        ),
+        with(
+            "wait-for-lock that is not a duration",
+            &["--wait-for-lock", "a while"],
+            2,
+            &["`a while` is not a duration"],
+        ),
+        with(
+            "unknown profile",
+            &["--profile", "huge", "--stack", "landscape.yaml"],
+            2,
+            &[],
+        ),
+        with(
+            "a stack file that does not exist",
+            &["--stack", "nope.yaml"],
+            2,
+            &["cannot read nope.yaml"],
+        ),
     ]
 }
 
@@ -398,8 +844,13 @@ fn no_stack() -> Vec<Case> {
             .file("landscape.yaml", stack(&unique("bad"), ""))
             .file("app/cm.yaml", CM)
             .env("LANDSCAPE_PROFILE", "small")
-            .says(&["LANDSCAPE_PROFILE=small is set and", "landscape.yaml is in the working directory"]),
-        case("flags", "unknown --profile", 2).args(&["--profile", "huge"]).says(&["--profile: unknown profile `huge`"]),
+            .says(&[
+                "LANDSCAPE_PROFILE=small is set and",
+                "landscape.yaml is in the working directory",
+            ]),
+        case("flags", "unknown --profile", 2)
+            .args(&["--profile", "huge"])
+            .says(&["--profile: unknown profile `huge`"]),
     ]
 }
 
@@ -416,7 +867,10 @@ fn bad_mirror() -> tempfile::TempDir {
         std::fs::write(p, data).unwrap();
     };
     put("bad.example/cm.yaml", CM.as_bytes());
-    put("bad.example/page.html", b"<!DOCTYPE html><html>login</html>");
+    put(
+        "bad.example/page.html",
+        b"<!DOCTYPE html><html>login</html>",
+    );
     put("bad.example/broken.yaml", b"a: [1\n");
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("bad.example/zero")).unwrap();
     let chart = |name: &str, entries: &[(&str, u8, Vec<u8>)]| gzip(&tar(name, entries));
@@ -439,9 +893,18 @@ fn bad_mirror() -> tempfile::TempDir {
     let mut link = good_files("link");
     link.push(("link/l".into(), b'2', vec![]));
     archives.push(("link", chart("link", &refs(&link))));
-    archives.push(("nochart", chart("nochart", &[("nochart/values.yaml", b'0', b"a: 1\n".to_vec())])));
+    archives.push((
+        "nochart",
+        chart(
+            "nochart",
+            &[("nochart/values.yaml", b'0', b"a: 1\n".to_vec())],
+        ),
+    ));
     archives.push(("html", b"<html>not found</html>".to_vec()));
-    archives.push(("tampered", chart("tampered", &refs(&good_files("tampered")))));
+    archives.push((
+        "tampered",
+        chart("tampered", &refs(&good_files("tampered"))),
+    ));
     let mut entries = String::from("apiVersion: v1\nentries:\n");
     for (name, data) in &archives {
         let file = format!("{name}-1.0.0.tgz");
@@ -460,7 +923,9 @@ fn bad_mirror() -> tempfile::TempDir {
 }
 
 fn refs(v: &[(String, u8, Vec<u8>)]) -> Vec<(&str, u8, Vec<u8>)> {
-    v.iter().map(|(a, b, c)| (a.as_str(), *b, c.clone())).collect()
+    v.iter()
+        .map(|(a, b, c)| (a.as_str(), *b, c.clone()))
+        .collect()
 }
 
 fn tar(_name: &str, entries: &[(&str, u8, Vec<u8>)]) -> Vec<u8> {
@@ -495,9 +960,23 @@ fn writes_since(audit: &Path, from: usize) -> Vec<String> {
     text.lines()
         .skip(from)
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["userAgent"].as_str().is_some_and(|ua| ua.starts_with("landscape/")))
-        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete" | "deletecollection")))
-        .filter(|e| !e["requestURI"].as_str().unwrap_or_default().contains("dryRun=All"))
+        .filter(|e| {
+            e["userAgent"]
+                .as_str()
+                .is_some_and(|ua| ua.starts_with("landscape/"))
+        })
+        .filter(|e| {
+            matches!(
+                e["verb"].as_str(),
+                Some("create" | "update" | "patch" | "delete" | "deletecollection")
+            )
+        })
+        .filter(|e| {
+            !e["requestURI"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("dryRun=All")
+        })
         .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
         .collect()
 }
@@ -556,7 +1035,11 @@ fn bad_input_is_refused_with_its_code_one_line_and_nothing_written() {
         }
         let out: Run = run(cmd);
         let writes = writes_since(&audit, before);
-        let err_lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let err_lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         let mut problems = Vec::new();
         if out.code != c.code {
             problems.push(format!("exit {} (expected {})", out.code, c.code));
@@ -583,7 +1066,13 @@ fn bad_input_is_refused_with_its_code_one_line_and_nothing_written() {
         if problems.is_empty() {
             entry.1 += 1;
         } else {
-            failures.push(format!("[{}] {}: {} — stderr: {}", c.category, c.what, problems.join("; "), out.stderr.trim()));
+            failures.push(format!(
+                "[{}] {}: {} — stderr: {}",
+                c.category,
+                c.what,
+                problems.join("; "),
+                out.stderr.trim()
+            ));
         }
     }
     let total: usize = tally.values().map(|t| t.0).sum();

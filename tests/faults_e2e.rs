@@ -146,7 +146,13 @@ impl Running {
 
     fn signal(&self, sig: &str) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
     }
 
     fn wait(mut self) -> (i32, Vec<Value>) {
@@ -197,7 +203,11 @@ async fn assert_converges(tb: &Testbed, p: &Project) {
         .filter(|(c, _, _)| c.is_some())
         .map(|(_, k, _)| format!("{}/{}/{}", k.kind, k.namespace.unwrap_or_default(), k.name))
         .collect();
-    assert_eq!(members, rendered_keys(p).await, "inventory members = rendered objects");
+    assert_eq!(
+        members,
+        rendered_keys(p).await,
+        "inventory members = rendered objects"
+    );
     let labelled: BTreeSet<String> = tb
         .unowned_objects_with_labels(&format!(
             "applyset.kubernetes.io/part-of={}",
@@ -213,7 +223,10 @@ async fn assert_converges(tb: &Testbed, p: &Project) {
         .collect();
     // Endpoints mirror their Service, labels included, without an owner reference.
     for o in labelled.iter().filter(|o| !o.starts_with("Endpoints/")) {
-        assert!(recorded.contains(o), "{o} carries the stack's label but is not in its inventory");
+        assert!(
+            recorded.contains(o),
+            "{o} carries the stack's label but is not in its inventory"
+        );
     }
 }
 
@@ -258,7 +271,13 @@ async fn killed_while_pruning_then_up_converges() {
             .status
             .success()
             || tb
-                .kubectl(&["get", "namespace", &format!("{}-extra", p.stack), "-o", "jsonpath={.status.phase}"])
+                .kubectl(&[
+                    "get",
+                    "namespace",
+                    &format!("{}-extra", p.stack),
+                    "-o",
+                    "jsonpath={.status.phase}"
+                ])
                 .stdout
                 .starts_with(b"Terminating"),
         "the component that left the stack is gone"
@@ -275,15 +294,25 @@ async fn sigterm_stops_cleanly_with_143_and_the_next_up_resumes() {
     let started = Instant::now();
     let (code, events) = running.wait();
     assert_eq!(code, 143, "{events:?}");
-    assert!(started.elapsed() < Duration::from_secs(15), "stops within seconds");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stops within seconds"
+    );
     let last = events.last().unwrap();
     assert_eq!(last["event"], "interrupted", "{events:?}");
     assert_eq!(last["signal"], 15);
-    assert!(last["hint"].as_str().unwrap().contains("run the same command again"));
+    assert!(
+        last["hint"]
+            .as_str()
+            .unwrap()
+            .contains("run the same command again")
+    );
     let summary = events.iter().find(|e| e["event"] == "summary").unwrap();
     assert_eq!(summary["result"], "interrupted");
     assert!(
-        !events.iter().any(|e| event_is(e, "component_started", "extra")),
+        !events
+            .iter()
+            .any(|e| event_is(e, "component_started", "extra")),
         "nothing new started after the signal"
     );
     // The lock was released: the next run does not wait for it.
@@ -322,12 +351,25 @@ async fn a_lock_left_by_a_killed_run_expires_by_itself() {
     running.signal("-KILL");
     running.wait();
     let at_once = p.landscape(&["up"]).await;
-    assert_eq!(at_once.code, 4, "the dead run's lease still holds: {at_once:?}");
+    assert_eq!(
+        at_once.code, 4,
+        "the dead run's lease still holds: {at_once:?}"
+    );
     let started = Instant::now();
-    let waited = p.landscape(&["up", "--wait-for-lock", "2m", "-o", "json"]).await;
+    let waited = p
+        .landscape(&["up", "--wait-for-lock", "2m", "-o", "json"])
+        .await;
     assert_eq!(waited.code, 0, "{waited:?}");
-    assert!(waited.events().iter().any(|e| e["event"] == "waiting_for_lock"));
-    assert!(started.elapsed() < Duration::from_secs(60), "the lease expired by itself");
+    assert!(
+        waited
+            .events()
+            .iter()
+            .any(|e| e["event"] == "waiting_for_lock")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the lease expired by itself"
+    );
     assert_converges(tb, &p).await;
 }
 
@@ -337,7 +379,11 @@ fn restart_apiserver(tb: &Testbed) {
         .args(["restart", "--name", &tb.name, "apiserver"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]

@@ -63,9 +63,14 @@ pub async fn run(args: DownArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow:
                 ""
             }
         );
-        std::io::stderr().flush()?;
+        std::io::stderr()
+            .flush()
+            .map_err(|e| landscape::Error::write("standard error", e))?;
         let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| landscape::Error::Usage(format!("cannot read standard input: {e}")))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing removed");
             return Ok(ExitCode::Success);

@@ -136,42 +136,9 @@ pub async fn diff(
     cluster: &Cluster,
     opts: &DiffOptions,
 ) -> Result<StackDiff, ClusterError> {
-    let inventory = match Inventory::load(cluster, stack).await? {
-        Some(inv) => inv,
-        None => Inventory::new(crate::inventory::StackIdentity {
-            name: stack.to_string(),
-            origin: crate::inventory::Origin::Profile {
-                profile: stack.to_string(),
-            },
-            profile: None,
-        }),
-    };
-    let objects: Vec<&Object> = rendered.iter().flat_map(|r| r.objects.iter()).collect();
-    let selector = format!("{}={}", labels::APPLYSET_PART_OF, inventory.applyset());
-    let lives = cluster.read_all(&objects, &selector).await?;
-    // The live Secrets' values are secrets too: an old password must not show either.
-    for live in lives.values().flatten() {
-        crate::report::redact::register(mask::secret_values(&live.0));
-    }
-
-    let jobs: Vec<(&str, &Object)> = rendered
-        .iter()
-        .flat_map(|r| r.objects.iter().map(move |o| (r.name.as_str(), o)))
-        .collect();
-    let results: Vec<(String, Result<ObjectChange, ClusterError>)> = futures::stream::iter(jobs)
-        .map(|(component, obj)| {
-            let live = lives.get(&obj.key()).cloned().flatten();
-            let inventory = &inventory;
-            async move {
-                (
-                    component.to_string(),
-                    compare(cluster, obj, live, inventory, &opts.flags).await,
-                )
-            }
-        })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
+    let inventory = inventory_or_new(cluster, stack).await?;
+    let lives = read_live(cluster, rendered, &inventory).await?;
+    let results = compare_all(cluster, rendered, &lives, &inventory, &opts.flags).await;
 
     let mut by_component: BTreeMap<String, ComponentDiff> = rendered
         .iter()
@@ -205,12 +172,7 @@ pub async fn diff(
         }
     }
 
-    let order: Vec<String> = rendered.iter().map(|r| r.name.clone()).collect();
-    let mut components: Vec<ComponentDiff> = order
-        .iter()
-        .filter_map(|n| by_component.remove(n))
-        .collect();
-    components.extend(by_component.into_values());
+    let components = in_render_order(rendered, by_component);
     let changes = components
         .iter()
         .any(|c| c.changes.iter().any(|ch| ch.action.is_change()));
@@ -219,6 +181,81 @@ pub async fn diff(
         changes,
         components,
     })
+}
+
+/// The stack's inventory, or an empty one for a stack not installed yet (everything is
+/// then a creation, or someone else's).
+async fn inventory_or_new(cluster: &Cluster, stack: &str) -> Result<Inventory, ClusterError> {
+    Ok(match Inventory::load(cluster, stack).await? {
+        Some(inv) => inv,
+        None => Inventory::new(crate::inventory::StackIdentity {
+            name: stack.to_string(),
+            origin: crate::inventory::Origin::Profile {
+                profile: stack.to_string(),
+            },
+            profile: None,
+        }),
+    })
+}
+
+/// The live object behind every rendered one (None when absent), with the live Secrets'
+/// values registered for redaction.
+async fn read_live(
+    cluster: &Cluster,
+    rendered: &[RenderedComponent],
+    inventory: &Inventory,
+) -> Result<BTreeMap<ObjectKey, Option<Object>>, ClusterError> {
+    let objects: Vec<&Object> = rendered.iter().flat_map(|r| r.objects.iter()).collect();
+    let selector = format!("{}={}", labels::APPLYSET_PART_OF, inventory.applyset());
+    let lives = cluster.read_all(&objects, &selector).await?;
+    // The live Secrets' values are secrets too: an old password must not show either.
+    for live in lives.values().flatten() {
+        crate::report::redact::register(mask::secret_values(&live.0));
+    }
+    Ok(lives)
+}
+
+/// Compares every rendered object with its live one, a bounded number at once; each
+/// result comes with its component's name, in rendered order.
+async fn compare_all(
+    cluster: &Cluster,
+    rendered: &[RenderedComponent],
+    lives: &BTreeMap<ObjectKey, Option<Object>>,
+    inventory: &Inventory,
+    flags: &ownership::Flags,
+) -> Vec<(String, Result<ObjectChange, ClusterError>)> {
+    let jobs: Vec<(&str, &Object)> = rendered
+        .iter()
+        .flat_map(|r| r.objects.iter().map(move |o| (r.name.as_str(), o)))
+        .collect();
+    futures::stream::iter(jobs)
+        .map(|(component, obj)| {
+            let live = lives.get(&obj.key()).cloned().flatten();
+            async move {
+                (
+                    component.to_string(),
+                    compare(cluster, obj, live, inventory, flags).await,
+                )
+            }
+        })
+        .buffered(PARALLEL)
+        .collect()
+        .await
+}
+
+/// The components' diffs in the order they were rendered, then those only pruning
+/// concerns (components removed from the stack).
+fn in_render_order(
+    rendered: &[RenderedComponent],
+    mut by_component: BTreeMap<String, ComponentDiff>,
+) -> Vec<ComponentDiff> {
+    let order: Vec<String> = rendered.iter().map(|r| r.name.clone()).collect();
+    let mut components: Vec<ComponentDiff> = order
+        .iter()
+        .filter_map(|n| by_component.remove(n))
+        .collect();
+    components.extend(by_component.into_values());
+    components
 }
 
 /// What pruning would do with the members the stack no longer renders: the ownership

@@ -106,7 +106,16 @@ async fn refuse_crds_in_use(
     }
 }
 
-/// The removal, under the lock.
+/// What every phase of the removal works with.
+#[derive(Clone, Copy)]
+struct Removing<'a> {
+    cluster: &'a Cluster,
+    applyset: &'a str,
+    how: How<'a>,
+}
+
+/// The removal, under the lock: webhooks, components, what earlier runs kept and the
+/// namespaces, then the inventory.
 async fn remove_all(
     cluster: &Cluster,
     stack: &str,
@@ -118,83 +127,40 @@ async fn remove_all(
     let Some(mut inv) = Inventory::load(cluster, stack).await? else {
         return Err(RunError::NotInstalled(stack.to_string()));
     };
-    let keys: Vec<(Option<String>, ObjectKey)> = inv
-        .members()
-        .into_iter()
-        .map(|(c, k, _)| (c.map(str::to_string), k))
-        .collect();
     let ownership::LetGo {
         verdicts,
         claim_sources,
-    } = ownership::let_go(cluster, &inv, &keys, &opts.flags).await?;
-    let how = How {
-        wait: true,
-        deadline: crate::cluster::retry::deadline_in(opts.timeout),
-        delete_volumes: opts.flags.delete_volumes,
-        claim_sources: &claim_sources,
-    };
+    } = let_go_of_everything(cluster, &inv, &opts.flags).await?;
     let applyset = inv.applyset();
+    let run = Removing {
+        cluster,
+        applyset: &applyset,
+        how: How {
+            wait: true,
+            deadline: crate::cluster::retry::deadline_in(opts.timeout),
+            delete_volumes: opts.flags.delete_volumes,
+            claim_sources: &claim_sources,
+        },
+    };
     let mut report = DownReport::default();
 
-    // 1. Every webhook configuration, before anything they could intercept.
-    let webhooks: Vec<Verdict> = verdicts
-        .iter()
-        .filter(|v| {
-            v.key.group == "admissionregistration.k8s.io"
-                && v.key.kind.ends_with("WebhookConfiguration")
-        })
-        .cloned()
-        .collect();
-    let removal = carry_out(cluster, &applyset, &webhooks, how).await?;
-    settle(&mut inv, None, &removal);
-    report.record(&removal);
-
-    // 2. Components, dependents first; namespaces wait for the end.
-    let mut summaries = Vec::new();
-    for name in inv.removal_order() {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let mine: Vec<Verdict> = verdicts
-            .iter()
-            .filter(|v| v.component.as_deref() == Some(name.as_str()))
-            .filter(|v| !v.key.is_namespace() && !webhooks.iter().any(|w| w.key == v.key))
-            .cloned()
-            .collect();
-        let (summary, removal) =
-            remove_component(cluster, &mut inv, &name, &mine, &applyset, how, sink).await?;
-        report.record(&removal);
-        summaries.push(summary);
-    }
+    let webhooks = remove_webhooks(run, &mut inv, &verdicts, &mut report).await?;
+    let summaries = remove_components(
+        run,
+        &mut inv,
+        &verdicts,
+        &webhooks,
+        sink,
+        cancel,
+        &mut report,
+    )
+    .await?;
     if let Some(reason) = cancel.reason() {
-        inv.save(cluster).await?;
-        let summary = down_summary(summaries, started, RunResult::Interrupted);
-        sink.emit(&Event::Summary(summary.clone()));
-        sink.emit(&interrupted_event(&reason));
-        return Err(RunError::Interrupted {
-            reason,
-            summary: Some(summary),
-        });
+        return Err(interrupted(cluster, &mut inv, summaries, started, sink, reason).await);
     }
+    remove_kept_and_namespaces(run, &mut inv, &verdicts, &mut report).await?;
+    close_inventory(cluster, &mut inv).await?;
 
-    // 3. What earlier runs kept, when the flags now let it go; then namespaces.
-    let rest: Vec<Verdict> = verdicts
-        .iter()
-        .filter(|v| v.component.is_none() || v.key.is_namespace())
-        .cloned()
-        .collect();
-    let removal = carry_out(cluster, &applyset, &rest, how).await?;
-    settle(&mut inv, None, &removal);
-    report.record(&removal);
-
-    // 4. The inventory: gone when nothing is left, else it remembers what was kept.
-    inv.components.clear();
-    if inv.retained.is_empty() {
-        inv.delete(cluster).await?;
-    } else {
-        inv.order.clear();
-        inv.save(cluster).await?;
-    }
     let result = if report.stuck.is_empty() {
         RunResult::Success
     } else {
@@ -206,15 +172,130 @@ async fn remove_all(
     Ok(report)
 }
 
+/// What the ownership policy lets go of among all the stack's members: every one of them
+/// is let go of by `down`.
+async fn let_go_of_everything(
+    cluster: &Cluster,
+    inv: &Inventory,
+    flags: &ownership::Flags,
+) -> Result<ownership::LetGo, ClusterError> {
+    let keys: Vec<(Option<String>, ObjectKey)> = inv
+        .members()
+        .into_iter()
+        .map(|(c, k, _)| (c.map(str::to_string), k))
+        .collect();
+    ownership::let_go(cluster, inv, &keys, flags).await
+}
+
+/// 1. Every webhook configuration, before anything they could intercept. Returns them, so
+///    that the components' removal leaves them out.
+async fn remove_webhooks(
+    run: Removing<'_>,
+    inv: &mut Inventory,
+    verdicts: &[Verdict],
+    report: &mut DownReport,
+) -> Result<Vec<Verdict>, ClusterError> {
+    let webhooks: Vec<Verdict> = verdicts
+        .iter()
+        .filter(|v| {
+            v.key.group == "admissionregistration.k8s.io"
+                && v.key.kind.ends_with("WebhookConfiguration")
+        })
+        .cloned()
+        .collect();
+    let removal = carry_out(run.cluster, run.applyset, &webhooks, run.how).await?;
+    settle(inv, None, &removal);
+    report.record(&removal);
+    Ok(webhooks)
+}
+
+/// 2. Components, dependents first; namespaces wait for the end. Stops between components
+///    when asked to.
+async fn remove_components(
+    run: Removing<'_>,
+    inv: &mut Inventory,
+    verdicts: &[Verdict],
+    webhooks: &[Verdict],
+    sink: &dyn Sink,
+    cancel: &Cancel,
+    report: &mut DownReport,
+) -> Result<Vec<ComponentSummary>, ClusterError> {
+    let mut summaries = Vec::new();
+    for name in inv.removal_order() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let mine: Vec<Verdict> = verdicts
+            .iter()
+            .filter(|v| v.component.as_deref() == Some(name.as_str()))
+            .filter(|v| !v.key.is_namespace() && !webhooks.iter().any(|w| w.key == v.key))
+            .cloned()
+            .collect();
+        let (summary, removal) = remove_component(run, inv, &name, &mine, sink).await?;
+        report.record(&removal);
+        summaries.push(summary);
+    }
+    Ok(summaries)
+}
+
+/// A stop request between components: saves what is left for the next `down`, and says
+/// so in the summary and an `interrupted` event.
+async fn interrupted(
+    cluster: &Cluster,
+    inv: &mut Inventory,
+    summaries: Vec<ComponentSummary>,
+    started: Instant,
+    sink: &dyn Sink,
+    reason: crate::cancel::StopReason,
+) -> RunError {
+    if let Err(e) = inv.save(cluster).await {
+        return e.into();
+    }
+    let summary = down_summary(summaries, started, RunResult::Interrupted);
+    sink.emit(&Event::Summary(summary.clone()));
+    sink.emit(&interrupted_event(&reason));
+    RunError::Interrupted {
+        reason,
+        summary: Some(summary),
+    }
+}
+
+/// 3. What earlier runs kept, when the flags now let it go; then namespaces.
+async fn remove_kept_and_namespaces(
+    run: Removing<'_>,
+    inv: &mut Inventory,
+    verdicts: &[Verdict],
+    report: &mut DownReport,
+) -> Result<(), ClusterError> {
+    let rest: Vec<Verdict> = verdicts
+        .iter()
+        .filter(|v| v.component.is_none() || v.key.is_namespace())
+        .cloned()
+        .collect();
+    let removal = carry_out(run.cluster, run.applyset, &rest, run.how).await?;
+    settle(inv, None, &removal);
+    report.record(&removal);
+    Ok(())
+}
+
+/// 4. The inventory: gone when nothing is left, else it remembers what was kept.
+async fn close_inventory(cluster: &Cluster, inv: &mut Inventory) -> Result<(), ClusterError> {
+    inv.components.clear();
+    if inv.retained.is_empty() {
+        inv.delete(cluster).await
+    } else {
+        inv.order.clear();
+        inv.save(cluster).await
+    }
+}
+
 /// Removes one component's objects (its namespaces wait for the end) and records what
 /// became of them.
 async fn remove_component(
-    cluster: &Cluster,
+    run: Removing<'_>,
     inv: &mut Inventory,
     name: &str,
     verdicts: &[Verdict],
-    applyset: &str,
-    how: How<'_>,
     sink: &dyn Sink,
 ) -> Result<(ComponentSummary, Removal), ClusterError> {
     let started = Instant::now();
@@ -222,7 +303,7 @@ async fn remove_component(
         component: name.to_string(),
         objects: inv.component_objects(name).len(),
     });
-    let removal = carry_out(cluster, applyset, verdicts, how).await?;
+    let removal = carry_out(run.cluster, run.applyset, verdicts, run.how).await?;
     settle(inv, Some(name), &removal);
     let gone: Vec<ObjectKey> = verdicts
         .iter()
@@ -230,7 +311,7 @@ async fn remove_component(
         .map(|v| v.key.clone())
         .collect();
     inv.forget(name, &gone);
-    inv.save(cluster).await?;
+    inv.save(run.cluster).await?;
     let duration_ms = started.elapsed().as_millis() as u64;
     let deleted = removal.deleted.len();
     sink.emit(&Event::Removed {

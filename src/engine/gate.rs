@@ -58,79 +58,22 @@ pub async fn wait_healthy(
                 tokio::time::sleep(interval).await;
                 continue;
             }
-            Err(e) => {
-                let class = if e.is_transient() {
-                    FailureClass::Gate
-                } else {
-                    FailureClass::Api
-                };
-                return Err(GateFailure {
-                    class,
-                    error: format!("cannot read the component's objects: {e}"),
-                    not_ready: vec![],
-                });
-            }
+            Err(e) => return Err(unreadable(&e)),
         };
-        let failed: Vec<&(Object, Health)> =
-            statuses.iter().filter(|(_, h)| h.is_failed()).collect();
         let waiting: Vec<&(Object, Health)> =
             statuses.iter().filter(|(_, h)| !h.is_ready()).collect();
         if waiting.is_empty() && extra.is_none() {
             return Ok(());
         }
-        if !failed.is_empty() {
-            let first = failed[0];
-            let not_ready = diagnose(ctx.cluster, &waiting).await;
-            return Err(GateFailure {
-                class: FailureClass::Gate,
-                error: format!("{} failed: {}", first.0.key(), first.1.reason()),
-                not_ready,
-            });
+        if let Some(failed) = statuses.iter().find(|(_, h)| h.is_failed()) {
+            return Err(failed_for_good(ctx.cluster, failed, &waiting).await);
         }
         if Instant::now() >= deadline {
-            let mut not_ready = diagnose(ctx.cluster, &waiting).await;
-            if let Some(reason) = &extra {
-                not_ready.push(NotReady {
-                    object: cluster_nodes_key(),
-                    reason: reason.clone(),
-                    events: vec![],
-                    pods: vec![],
-                });
-            }
-            let timeout = crate::duration::format(component.timeout);
-            return Err(GateFailure {
-                class: FailureClass::Gate,
-                error: format!(
-                    "not healthy within the timeout ({timeout}); {} not ready",
-                    not_ready.len()
-                ),
-                not_ready,
-            });
+            return Err(timed_out(ctx.cluster, component, &waiting, extra).await);
         }
-        let reason = match waiting.first() {
-            Some((obj, h)) if waiting.len() > 1 => format!(
-                "{}: {} (and {} more)",
-                obj.key(),
-                h.reason(),
-                waiting.len() - 1
-            ),
-            Some((obj, h)) => format!("{}: {}", obj.key(), h.reason()),
-            None => extra.clone().unwrap_or_default(),
-        };
+        let reason = waiting_reason(&waiting, extra.as_deref());
         if reason != last_reason {
-            ctx.sink.emit(&Event::Waiting {
-                component: component.name.clone(),
-                reason: reason.clone(),
-                not_ready: waiting
-                    .iter()
-                    .map(|(o, h)| NotReady {
-                        object: o.key(),
-                        reason: h.reason().to_string(),
-                        events: vec![],
-                        pods: vec![],
-                    })
-                    .collect(),
-            });
+            ctx.sink.emit(&waiting_event(component, &reason, &waiting));
             last_reason = reason;
         }
         tokio::select! {
@@ -138,6 +81,96 @@ pub async fn wait_healthy(
             _ = ctx.cancel.cancelled() => {}
         }
         interval = (interval + Duration::from_millis(250)).min(Duration::from_secs(2));
+    }
+}
+
+/// The component's objects could not be read: an API error when the server refused for
+/// good, a gate failure when it kept failing for a transient reason until the deadline.
+fn unreadable(e: &ClusterError) -> GateFailure {
+    let class = if e.is_transient() {
+        FailureClass::Gate
+    } else {
+        FailureClass::Api
+    };
+    GateFailure {
+        class,
+        error: format!("cannot read the component's objects: {e}"),
+        not_ready: vec![],
+    }
+}
+
+/// An object failed for good (the first one that did): no point waiting for the rest,
+/// which are diagnosed along with it.
+async fn failed_for_good(
+    cluster: &Cluster,
+    failed: &(Object, Health),
+    waiting: &[&(Object, Health)],
+) -> GateFailure {
+    let not_ready = diagnose(cluster, waiting).await;
+    GateFailure {
+        class: FailureClass::Gate,
+        error: format!("{} failed: {}", failed.0.key(), failed.1.reason()),
+        not_ready,
+    }
+}
+
+/// The deadline passed: every object not ready, diagnosed, and the nodes when the cluster
+/// network's own condition is what is missing.
+async fn timed_out(
+    cluster: &Cluster,
+    component: &Component,
+    waiting: &[&(Object, Health)],
+    extra: Option<String>,
+) -> GateFailure {
+    let mut not_ready = diagnose(cluster, waiting).await;
+    if let Some(reason) = extra {
+        not_ready.push(NotReady {
+            object: cluster_nodes_key(),
+            reason,
+            events: vec![],
+            pods: vec![],
+        });
+    }
+    let timeout = crate::duration::format(component.timeout);
+    GateFailure {
+        class: FailureClass::Gate,
+        error: format!(
+            "not healthy within the timeout ({timeout}); {} not ready",
+            not_ready.len()
+        ),
+        not_ready,
+    }
+}
+
+/// One line on what the gate waits for: the first object not ready (and how many more),
+/// else the cluster network's condition.
+fn waiting_reason(waiting: &[&(Object, Health)], extra: Option<&str>) -> String {
+    match waiting.first() {
+        Some((obj, h)) if waiting.len() > 1 => format!(
+            "{}: {} (and {} more)",
+            obj.key(),
+            h.reason(),
+            waiting.len() - 1
+        ),
+        Some((obj, h)) => format!("{}: {}", obj.key(), h.reason()),
+        None => extra.map(str::to_string).unwrap_or_default(),
+    }
+}
+
+/// The `waiting` event: the reason, and each object not ready with its own.
+fn waiting_event(component: &Component, reason: &str, waiting: &[&(Object, Health)]) -> Event {
+    Event::Waiting {
+        component: component.name.clone(),
+        reason: reason.to_string(),
+        not_ready: waiting
+            .iter()
+            .map(|(o, h)| NotReady {
+                object: o.key(),
+                reason: h.reason().to_string(),
+                events: vec![],
+                pods: vec![],
+            })
+            .collect(),
     }
 }
 

@@ -93,22 +93,8 @@ pub fn is_gated(obj: &Object, rules: &[ReadinessRule]) -> bool {
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
         ) => true,
-        (
-            ""
-            | "apps"
-            | "batch"
-            | "rbac.authorization.k8s.io"
-            | "policy"
-            | "networking.k8s.io"
-            | "storage.k8s.io"
-            | "scheduling.k8s.io"
-            | "admissionregistration.k8s.io"
-            | "coordination.k8s.io"
-            | "node.k8s.io"
-            | "autoscaling"
-            | "discovery.k8s.io",
-            _,
-        ) => false,
+        // Other built-in kinds are configuration: ready as soon as they exist.
+        (group, _) if crate::k8s::is_builtin_group(group) => false,
         // Custom resources: wait when their controller reports status.
         _ => true,
     }

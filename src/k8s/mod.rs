@@ -4,6 +4,7 @@
 //! and what the renderer may know of a cluster. Nothing here does I/O.
 
 pub mod base64;
+pub mod image;
 pub mod names;
 pub mod object;
 pub mod order;
@@ -13,23 +14,48 @@ pub use object::{Condition, Object, ObjectKey, annotations, labels, split_api_ve
 
 use serde_json::Value;
 
-/// Namespaces Kubernetes creates and runs itself: no component creates or owns them, and
-/// stack-wide policies leave them alone.
-pub const SYSTEM_NAMESPACES: &[&str] =
-    &["default", "kube-system", "kube-public", "kube-node-lease"];
+/// The namespaces Kubernetes runs itself in: stack-wide policies leave them alone.
+pub const KUBERNETES_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
-/// Whether a namespace is one of Kubernetes' own.
+/// Whether a namespace exists in every cluster — Kubernetes' own, and `default`: no
+/// component creates or owns one.
 pub fn is_system_namespace(name: &str) -> bool {
-    SYSTEM_NAMESPACES.contains(&name)
+    name == "default" || KUBERNETES_NAMESPACES.contains(&name)
 }
 
-/// Built-in API groups: a kind from one of these is never a custom resource. The
-/// `*.k8s.io` groups are Kubernetes' own, except the `*.x-k8s.io` ones, which SIGs publish
-/// as CRDs (Gateway API, cluster API).
+/// The API groups kube-apiserver serves itself. Named one by one: a `.k8s.io` suffix does
+/// not make a group built in — Gateway API (`gateway.networking.k8s.io`) and volume
+/// snapshots (`snapshot.storage.k8s.io`) are CRDs, and `metrics.k8s.io` is an aggregated
+/// API.
+const BUILTIN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Built-in API groups: a kind from one of these is never a custom resource.
 pub fn is_builtin_group(group: &str) -> bool {
-    group.is_empty()
-        || (group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io"))
-        || matches!(group, "apps" | "batch" | "policy" | "autoscaling")
+    BUILTIN_GROUPS.contains(&group)
 }
 
 /// What a CustomResourceDefinition defines, read from its spec.
@@ -108,6 +134,8 @@ mod tests {
         assert!(is_builtin_group(""));
         assert!(is_builtin_group("apps"));
         assert!(is_builtin_group("rbac.authorization.k8s.io"));
+        assert!(!is_builtin_group("gateway.networking.k8s.io"));
+        assert!(!is_builtin_group("snapshot.storage.k8s.io"));
         assert!(!is_builtin_group("gateway.networking.x-k8s.io"));
         assert!(!is_builtin_group("monitoring.coreos.com"));
     }

@@ -87,15 +87,53 @@ impl Plan {
     }
 }
 
+/// Each component's needs: (explicit, implicit), by component name.
+type Needs<'a> = BTreeMap<&'a str, (BTreeSet<&'a str>, BTreeSet<&'a str>)>;
+
 /// Builds the plan for a stack, or reports the first cycle as `a -> b -> c -> a`.
 pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
+    let needs = needs_of_each(stack);
+    let graph = graph_of(stack, &needs);
+    let order = toposort(&graph, None).map_err(|_| PlanError::Cycle(find_cycle(&graph)))?;
+    // toposort's order depends on insertion; re-derive a stable one: by depth, then by the
+    // stack's own order, so plans read the same on every run.
+    let (depth, longest_pred) = depths(&order, &needs);
+    let position: BTreeMap<&str, usize> = stack
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let mut names: Vec<&str> = order.clone();
+    names.sort_by_key(|n| (depth[n], position[n]));
+
+    let steps = names
+        .iter()
+        .map(|n| step(stack, &needs, &depth, n))
+        .collect();
+    let critical_path = match names
+        .iter()
+        .max_by_key(|n| (depth[*n], std::cmp::Reverse(position[*n])))
+    {
+        None => Vec::new(),
+        Some(end) => chain_to(end, &longest_pred),
+    };
+    Ok(Plan {
+        steps,
+        critical_path,
+    })
+}
+
+/// What each component needs: what its stack file says, and — unless it is one — the
+/// cluster network's components it does not already name.
+fn needs_of_each(stack: &Stack) -> Needs<'_> {
     let cni: BTreeSet<&str> = stack
         .components
         .iter()
         .filter(|c| c.cni)
         .map(|c| c.name.as_str())
         .collect();
-    let mut needs: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    let mut needs: Needs = BTreeMap::new();
     for c in &stack.components {
         let explicit: BTreeSet<&str> = c.needs.iter().map(String::as_str).collect();
         let implicit: BTreeSet<&str> = if c.cni {
@@ -108,23 +146,32 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
         };
         needs.insert(&c.name, (explicit, implicit));
     }
+    needs
+}
 
+/// The dependency graph: an edge from each need to the component that needs it.
+fn graph_of<'a>(stack: &'a Stack, needs: &Needs<'a>) -> DiGraphMap<&'a str, ()> {
     let mut graph: DiGraphMap<&str, ()> = DiGraphMap::new();
     for c in &stack.components {
         graph.add_node(&c.name);
     }
-    for (name, (explicit, implicit)) in &needs {
+    for (name, (explicit, implicit)) in needs {
         for dep in explicit.iter().chain(implicit) {
             graph.add_edge(dep, name, ());
         }
     }
+    graph
+}
 
-    let order = toposort(&graph, None).map_err(|_| PlanError::Cycle(find_cycle(&graph)))?;
-    // toposort's order depends on insertion; re-derive a stable one: by depth, then by the
-    // stack's own order, so plans read the same on every run.
+/// Each component's depth (the longest chain of needs before it) and the need at the end
+/// of that chain, walking `order` so that needs come first.
+fn depths<'a>(
+    order: &[&'a str],
+    needs: &Needs<'a>,
+) -> (BTreeMap<&'a str, usize>, BTreeMap<&'a str, Option<&'a str>>) {
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
     let mut longest_pred: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-    for n in &order {
+    for n in order {
         let (explicit, implicit) = &needs[n];
         let best = explicit
             .iter()
@@ -134,56 +181,38 @@ pub fn build(stack: &Stack) -> Result<Plan, PlanError> {
         depth.insert(n, best.map_or(0, |b| b.0));
         longest_pred.insert(n, best.map(|b| b.1));
     }
-    let position: BTreeMap<&str, usize> = stack
-        .components
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name.as_str(), i))
-        .collect();
-    let mut names: Vec<&str> = order.clone();
-    names.sort_by_key(|n| (depth[n], position[n]));
+    (depth, longest_pred)
+}
 
-    let steps = names
+/// One component's step: all its needs, sorted, and which of them are implicit.
+fn step(stack: &Stack, needs: &Needs, depth: &BTreeMap<&str, usize>, n: &str) -> Step {
+    let comp = stack.component(n).expect("node from the stack");
+    let (explicit, implicit) = &needs[n];
+    let mut all: Vec<String> = explicit
         .iter()
-        .map(|n| {
-            let comp = stack.component(n).expect("node from the stack");
-            let (explicit, implicit) = &needs[n];
-            let mut all: Vec<String> = explicit
-                .iter()
-                .chain(implicit)
-                .map(|s| s.to_string())
-                .collect();
-            all.sort();
-            Step {
-                component: n.to_string(),
-                category: comp.category,
-                needs: all,
-                implicit_needs: implicit.iter().map(|s| s.to_string()).collect(),
-                depth: depth[n],
-            }
-        })
+        .chain(implicit)
+        .map(|s| s.to_string())
         .collect();
+    all.sort();
+    Step {
+        component: n.to_string(),
+        category: comp.category,
+        needs: all,
+        implicit_needs: implicit.iter().map(|s| s.to_string()).collect(),
+        depth: depth[n],
+    }
+}
 
-    let critical_path = match names
-        .iter()
-        .max_by_key(|n| (depth[*n], std::cmp::Reverse(position[*n])))
-    {
-        None => Vec::new(),
-        Some(end) => {
-            let mut path = vec![end.to_string()];
-            let mut cur = *end;
-            while let Some(Some(prev)) = longest_pred.get(cur) {
-                path.push(prev.to_string());
-                cur = prev;
-            }
-            path.reverse();
-            path
-        }
-    };
-    Ok(Plan {
-        steps,
-        critical_path,
-    })
+/// The chain of longest needs that ends at `end`, first component first.
+fn chain_to(end: &str, longest_pred: &BTreeMap<&str, Option<&str>>) -> Vec<String> {
+    let mut path = vec![end.to_string()];
+    let mut cur = end;
+    while let Some(Some(prev)) = longest_pred.get(cur) {
+        path.push(prev.to_string());
+        cur = prev;
+    }
+    path.reverse();
+    path
 }
 
 /// Finds one cycle and returns it closed (`[a, b, c, a]`), starting from its smallest name.

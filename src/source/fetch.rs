@@ -1,78 +1,15 @@
-//! The downloader: mirror rewriting, the on-disk cache, limits and retries.
+//! The downloader: the on-disk cache, limits and retries, reading through a mirror
+//! (`mirror.rs`) when one is set.
 
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use sha2::Digest;
 
+use super::mirror::{Location, Mirror};
 use super::{Artifact, SourceError, hex};
-
-/// Where artifacts are read from instead of their upstream URLs. An artifact
-/// `https://HOST/PATH` lives at `<mirror>/HOST/PATH`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Mirror {
-    /// An HTTP(S) server.
-    Http(String),
-    /// A directory (a bundle written by `landscape bundle`, or a copy of one).
-    Dir(PathBuf),
-}
-
-impl Mirror {
-    /// `http(s)://…`, `file:///DIR` or a plain path.
-    pub fn parse(text: &str) -> Result<Mirror, SourceError> {
-        let err = |message: &str| SourceError::Mirror {
-            mirror: text.to_string(),
-            message: message.to_string(),
-        };
-        if text.is_empty() {
-            return Err(err("empty"));
-        }
-        if text.starts_with("http://") || text.starts_with("https://") {
-            return Ok(Mirror::Http(text.trim_end_matches('/').to_string()));
-        }
-        let path = match text.strip_prefix("file://") {
-            Some(p) if p.starts_with('/') => PathBuf::from(p),
-            Some(_) => return Err(err("a file URL needs an absolute path (file:///DIR)")),
-            None if text.contains("://") => {
-                return Err(err(
-                    "use an http(s):// URL, file:///DIR or a directory path",
-                ));
-            }
-            None => PathBuf::from(text),
-        };
-        if !path.is_dir() {
-            return Err(err("no such directory"));
-        }
-        Ok(Mirror::Dir(path))
-    }
-
-    /// Where the mirror holds `url`: an URL for HTTP mirrors, a path for directories (never
-    /// outside the directory: a URL with `..` or an empty segment has no place there).
-    pub fn locate(&self, url: &str) -> Option<Location> {
-        let rest = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))?;
-        Some(match self {
-            Mirror::Http(base) => Location::Http(format!("{base}/{rest}")),
-            Mirror::Dir(dir) => Location::File(super::bundle::mirror_path(dir, url)?),
-        })
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Mirror::Http(u) => u.clone(),
-            Mirror::Dir(p) => p.display().to_string(),
-        }
-    }
-}
-
-/// Where one artifact will be read from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Location {
-    Http(String),
-    File(PathBuf),
-}
 
 #[derive(Clone, Debug)]
 pub struct FetchOptions {
@@ -132,6 +69,42 @@ fn redirects(downgrade: bool) -> reqwest::redirect::Policy {
 struct Attempt {
     error: SourceError,
     transient: bool,
+}
+
+impl Attempt {
+    /// A download that broke off (the connection, the stream, writing the cache).
+    fn failed(url: &str, from: &str, message: String, transient: bool) -> Attempt {
+        Attempt {
+            error: SourceError::Download {
+                url: url.to_string(),
+                fetched_from: from.to_string(),
+                message,
+            },
+            transient,
+        }
+    }
+
+    /// An artifact over the size limit: trying again would bring the same bytes.
+    fn too_large(url: &str, limit: u64) -> Attempt {
+        Attempt {
+            error: SourceError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            transient: false,
+        }
+    }
+
+    /// The cache folder cannot be written: a local problem no retry fixes.
+    fn cache(dir: &Path, e: &std::io::Error) -> Attempt {
+        Attempt {
+            error: SourceError::Cache {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            },
+            transient: false,
+        }
+    }
 }
 
 impl Fetcher {
@@ -310,23 +283,49 @@ impl Fetcher {
         from: &str,
         pinned: bool,
     ) -> Result<(String, u64, PathBuf), Attempt> {
-        let fail = |message: String, transient: bool| Attempt {
-            error: SourceError::Download {
-                url: url.to_string(),
-                fetched_from: from.to_string(),
-                message,
-            },
-            transient,
-        };
+        let fail = |message: String| Attempt::failed(url, from, message, false);
+        let resp = self.request(url, from, pinned).await?;
+        let announced = resp.content_length();
+        let dir = self.objects_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Attempt::cache(&dir, &e))?;
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Attempt::cache(&dir, &e))?;
+        let (file, sha, size) = self.stream_into(resp, tmp, url, from).await?;
+        if let Some(expected) = announced
+            && expected != size
+        {
+            return Err(Attempt::failed(
+                url,
+                from,
+                format!("truncated: got {size} of {expected} bytes"),
+                true,
+            ));
+        }
+        let tmp = file
+            .into_inner()
+            .map_err(|e| fail(format!("writing the cache: {e}")))?;
+        let path = dir.join(&sha);
+        tmp.persist(&path)
+            .map_err(|e| fail(format!("writing the cache: {e}")))?;
+        Ok((sha, size, path))
+    }
+
+    /// Sends the request and checks the answer before anything is written: a status other
+    /// than success, or an announced size over the limit, ends the attempt.
+    async fn request(
+        &self,
+        url: &str,
+        from: &str,
+        pinned: bool,
+    ) -> Result<reqwest::Response, Attempt> {
         let client = if pinned {
             &self.pinned_client
         } else {
             &self.client
         };
-        let mut resp = client.get(from).send().await.map_err(|e| {
+        let resp = client.get(from).send().await.map_err(|e| {
             let transient =
                 (e.is_timeout() || e.is_connect() || e.is_request()) && !e.is_redirect();
-            fail(describe_reqwest(&e), transient)
+            Attempt::failed(url, from, describe_reqwest(&e), transient)
         })?;
         let status = resp.status();
         if !status.is_success() {
@@ -339,71 +338,45 @@ impl Fetcher {
                 transient: status.is_server_error() || status.as_u16() == 429,
             });
         }
-        let limit = self.opts.max_size;
-        let announced = resp.content_length();
-        if announced.is_some_and(|n| n > limit) {
-            return Err(Attempt {
-                error: SourceError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                },
-                transient: false,
-            });
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.opts.max_size)
+        {
+            return Err(Attempt::too_large(url, self.opts.max_size));
         }
-        let dir = self.objects_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Attempt {
-            error: SourceError::Cache {
-                path: dir.clone(),
-                message: e.to_string(),
-            },
-            transient: false,
-        })?;
-        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Attempt {
-            error: SourceError::Cache {
-                path: dir.clone(),
-                message: e.to_string(),
-            },
-            transient: false,
-        })?;
-        let mut file = std::io::BufWriter::new(tmp);
+        Ok(resp)
+    }
+
+    /// Streams the body into `tmp`, hashing as it goes and stopping at the size limit (a
+    /// server may send more than it announced). Returns the still-buffered file, the
+    /// digest and the size.
+    async fn stream_into(
+        &self,
+        mut resp: reqwest::Response,
+        tmp: tempfile::NamedTempFile,
+        url: &str,
+        from: &str,
+    ) -> Result<(BufWriter<tempfile::NamedTempFile>, String, u64), Attempt> {
+        let limit = self.opts.max_size;
+        let mut file = BufWriter::new(tmp);
         let mut hasher = sha2::Sha256::new();
         let mut size: u64 = 0;
         loop {
             let chunk = resp
                 .chunk()
                 .await
-                .map_err(|e| fail(describe_reqwest(&e), true))?;
+                .map_err(|e| Attempt::failed(url, from, describe_reqwest(&e), true))?;
             let Some(chunk) = chunk else { break };
             size += chunk.len() as u64;
             if size > limit {
-                return Err(Attempt {
-                    error: SourceError::TooLarge {
-                        url: url.to_string(),
-                        limit,
-                    },
-                    transient: false,
-                });
+                return Err(Attempt::too_large(url, limit));
             }
             hasher.update(&chunk);
-            std::io::Write::write_all(&mut file, &chunk)
-                .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
+            std::io::Write::write_all(&mut file, &chunk).map_err(|e| {
+                Attempt::failed(url, from, format!("writing the cache: {e}"), false)
+            })?;
         }
-        if let Some(expected) = announced
-            && expected != size
-        {
-            return Err(fail(
-                format!("truncated: got {size} of {expected} bytes"),
-                true,
-            ));
-        }
-        let sha = hex(&hasher.finalize());
-        let tmp = file
-            .into_inner()
-            .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
-        let path = dir.join(&sha);
-        tmp.persist(&path)
-            .map_err(|e| fail(format!("writing the cache: {e}"), false))?;
-        Ok((sha, size, path))
+        Ok((file, hex(&hasher.finalize()), size))
     }
 }
 
@@ -437,28 +410,6 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mirrors_map_urls_to_host_and_path() {
-        let m = Mirror::parse("http://127.0.0.1:8080/").unwrap();
-        assert_eq!(
-            m.locate("https://github.com/a/b/releases/download/v1/x.yaml"),
-            Some(Location::Http(
-                "http://127.0.0.1:8080/github.com/a/b/releases/download/v1/x.yaml".into()
-            ))
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let m = Mirror::parse(&format!("file://{}", dir.path().display())).unwrap();
-        assert_eq!(m.locate("https://h/../../etc/passwd"), None);
-        assert_eq!(m.locate("https:///etc/passwd"), None);
-        assert_eq!(
-            m.locate("https://h/p"),
-            Some(Location::File(dir.path().join("h/p")))
-        );
-        assert!(Mirror::parse("file://relative").is_err());
-        assert!(Mirror::parse("ftp://x").is_err());
-        assert!(Mirror::parse("/definitely/not/here").is_err());
-    }
 
     #[tokio::test]
     async fn directory_mirrors_verify_pins() {

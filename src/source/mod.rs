@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod chart;
 mod fetch;
 pub mod lock;
+mod mirror;
 pub mod registry;
 
 use std::collections::BTreeMap;
@@ -16,8 +17,9 @@ use std::path::{Path, PathBuf};
 use futures::{StreamExt, TryStreamExt};
 
 pub use chart::{ChartArtifact, ChartRef};
-pub use fetch::{FetchOptions, Fetcher, Mirror};
+pub use fetch::{FetchOptions, Fetcher};
 pub use lock::{Lock, lock_path};
+pub use mirror::Mirror;
 
 /// A downloaded (or mirrored) file, verified and on disk.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::render::images::ImageRef;
+use crate::k8s::image::ImageRef;
 
 /// What a manifest may be, newest first: the Accept header of the request.
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";

@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 
 use super::error::{StackError, at, at_spanned, did_you_mean, invalid};
 use super::model::{ComponentEntry, SourceSpec};
-use super::tree::Positions;
+use super::tree::{Positions, Tree};
 use super::values::{self, UnknownKey, merge};
 use super::{Category, Component, DEFAULT_COMPONENT_TIMEOUT, ReadinessRule, Source, catalog_names};
 
@@ -73,63 +73,50 @@ impl Draft {
             secrets,
         } = over;
         if let Some(v) = values {
-            let mut positions = Positions::new();
-            let v = v.into_value("", &mut positions);
-            if check_values {
-                reject_unknown(file, &positions, &self.name, &self.schema, &v)?;
-            }
-            self.add_values(v);
+            self.overlay_values(file, v, check_values)?;
         }
         let e = &mut self.entry;
-        if category.is_some() {
-            e.category = category;
-        }
-        if version.is_some() {
-            e.version = version;
-        }
-        if namespace.is_some() {
-            e.namespace = namespace;
-        }
-        if description.is_some() {
-            e.description = description;
-        }
-        if needs.is_some() {
-            e.needs = needs;
+        replace(&mut e.category, category);
+        replace(&mut e.version, version);
+        replace(&mut e.namespace, namespace);
+        replace(&mut e.description, description);
+        if replace(&mut e.needs, needs) {
             self.needs_file = file.to_string();
         }
-        if cni.is_some() {
-            e.cni = cni;
-        }
-        if sources.is_some() {
-            e.sources = sources;
+        replace(&mut e.cni, cni);
+        if replace(&mut e.sources, sources) {
             self.sources_file = file.to_string();
             self.base_dir = base_dir.map(Path::to_path_buf);
         }
-        if required.is_some() {
-            e.required = required;
-        }
-        if readiness.is_some() {
-            e.readiness = readiness;
-        }
-        if timeout.is_some() {
-            e.timeout = timeout;
+        replace(&mut e.required, required);
+        replace(&mut e.readiness, readiness);
+        if replace(&mut e.timeout, timeout) {
             self.timeout_file = file.to_string();
         }
         // Patches and exclusions add up: a stack file's patch must not silently drop the
         // ones a component needs to work.
-        if let Some(more) = patches {
-            e.patches.get_or_insert_with(Vec::new).extend(more);
-        }
-        if pod_security.is_some() {
-            e.pod_security = pod_security;
-        }
-        if let Some(more) = exclude {
-            e.exclude.get_or_insert_with(Vec::new).extend(more);
-        }
+        add_up(&mut e.patches, patches);
+        replace(&mut e.pod_security, pod_security);
+        add_up(&mut e.exclude, exclude);
         // Secret paths add up too: a layer never makes a credential printable again.
-        if let Some(more) = secrets {
-            e.secrets.get_or_insert_with(Vec::new).extend(more);
+        add_up(&mut e.secrets, secrets);
+        Ok(())
+    }
+
+    /// Merges a layer's values over the draft's; with `check_values`, a key no lower layer
+    /// knows is an error (a typo would otherwise be ignored without a word).
+    fn overlay_values(
+        &mut self,
+        file: &str,
+        values: Tree,
+        check_values: bool,
+    ) -> Result<(), StackError> {
+        let mut positions = Positions::new();
+        let v = values.into_value("", &mut positions);
+        if check_values {
+            reject_unknown(file, &positions, &self.name, &self.schema, &v)?;
         }
+        self.add_values(v);
         Ok(())
     }
 
@@ -162,7 +149,11 @@ impl Draft {
         }
         let mut sources = Vec::new();
         for spec in specs {
-            sources.push(resolve_source(&self.sources_file, &spec, self.base_dir.as_deref())?);
+            sources.push(resolve_source(
+                &self.sources_file,
+                &spec,
+                self.base_dir.as_deref(),
+            )?);
         }
         let timeout = match e.timeout {
             None => DEFAULT_COMPONENT_TIMEOUT,
@@ -213,6 +204,24 @@ impl Draft {
             exclude: e.exclude.unwrap_or_default(),
             secrets: e.secrets.unwrap_or_default(),
         })
+    }
+}
+
+/// A layer's field replaces the lower layers' when the layer sets it; says whether it did.
+fn replace<T>(slot: &mut Option<T>, over: Option<T>) -> bool {
+    match over {
+        Some(value) => {
+            *slot = Some(value);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A layer's list adds to the lower layers' instead of replacing it.
+fn add_up<T>(slot: &mut Option<Vec<T>>, more: Option<Vec<T>>) {
+    if let Some(more) = more {
+        slot.get_or_insert_with(Vec::new).extend(more);
     }
 }
 
@@ -268,73 +277,22 @@ pub(super) fn unknown_value_error(
     )
 }
 
+/// One `sources:` entry, checked and resolved: local paths made relative to the file that
+/// names them.
 fn resolve_source(
     file: &str,
     spec: &Spanned<SourceSpec>,
     base_dir: Option<&Path>,
 ) -> Result<Source, StackError> {
     let s = &spec.value;
-    let set = [
-        s.url.is_some(),
-        s.file.is_some(),
-        s.template.is_some(),
-        s.template_dir.is_some(),
-        s.chart.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
     let where_ = at_spanned(file, spec);
-    if set != 1 {
-        return Err(invalid(
-            where_,
-            "a source needs exactly one of `url`, `file`, `template`, `templateDir` or `chart`",
-            None,
-        ));
-    }
-    if s.sha256.is_some() && s.url.is_none() {
-        return Err(invalid(where_, "`sha256` pins a `url` source only", None));
-    }
-    if s.set_namespace && s.url.is_none() && s.file.is_none() {
-        return Err(invalid(
-            where_,
-            "`setNamespace` applies to `url` and `file` manifests only",
-            None,
-        ));
-    }
+    check_source_fields(&where_, s)?;
     let local = |p: &PathBuf| match base_dir {
         Some(dir) if p.is_relative() => dir.join(p),
         _ => p.clone(),
     };
     Ok(if let Some(url) = &s.url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(invalid(
-                where_,
-                format!("`{url}` is not an http(s) URL"),
-                Some("use `file:` for local manifests".into()),
-            ));
-        }
-        if url.starts_with("http://") && s.sha256.is_none() {
-            return Err(invalid(
-                where_,
-                format!("`{url}` is fetched over plain http with nothing to verify it by"),
-                Some("use https, or pin its content with `sha256:`".into()),
-            ));
-        }
-        if let Some(sum) = &s.sha256
-            && (sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()))
-        {
-            return Err(invalid(
-                where_,
-                format!("`{sum}` is not a sha256 (64 hex digits)"),
-                None,
-            ));
-        }
-        Source::Url {
-            url: url.clone(),
-            sha256: s.sha256.as_ref().map(|x| x.to_ascii_lowercase()),
-            set_namespace: s.set_namespace,
-        }
+        url_source(&where_, s, url)?
     } else if let Some(p) = &s.file {
         Source::File {
             path: local(p),
@@ -362,6 +320,70 @@ fn resolve_source(
         }
         check_chart(&where_, &chart)?;
         Source::Chart(chart)
+    })
+}
+
+/// A source is exactly one kind of source, and its options belong to that kind.
+fn check_source_fields(where_: &str, s: &SourceSpec) -> Result<(), StackError> {
+    let set = [
+        s.url.is_some(),
+        s.file.is_some(),
+        s.template.is_some(),
+        s.template_dir.is_some(),
+        s.chart.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if set != 1 {
+        return Err(invalid(
+            where_,
+            "a source needs exactly one of `url`, `file`, `template`, `templateDir` or `chart`",
+            None,
+        ));
+    }
+    if s.sha256.is_some() && s.url.is_none() {
+        return Err(invalid(where_, "`sha256` pins a `url` source only", None));
+    }
+    if s.set_namespace && s.url.is_none() && s.file.is_none() {
+        return Err(invalid(
+            where_,
+            "`setNamespace` applies to `url` and `file` manifests only",
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// A `url` source: http(s) only, plain http only when pinned, the pin a real sha256.
+fn url_source(where_: &str, s: &SourceSpec, url: &str) -> Result<Source, StackError> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid(
+            where_,
+            format!("`{url}` is not an http(s) URL"),
+            Some("use `file:` for local manifests".into()),
+        ));
+    }
+    if url.starts_with("http://") && s.sha256.is_none() {
+        return Err(invalid(
+            where_,
+            format!("`{url}` is fetched over plain http with nothing to verify it by"),
+            Some("use https, or pin its content with `sha256:`".into()),
+        ));
+    }
+    if let Some(sum) = &s.sha256
+        && (sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(invalid(
+            where_,
+            format!("`{sum}` is not a sha256 (64 hex digits)"),
+            None,
+        ));
+    }
+    Ok(Source::Url {
+        url: url.to_string(),
+        sha256: s.sha256.as_ref().map(|x| x.to_ascii_lowercase()),
+        set_namespace: s.set_namespace,
     })
 }
 

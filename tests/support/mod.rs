@@ -231,7 +231,11 @@ impl Testbed {
                 let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
                 if let Ok(list) = api.list(&ListParams::default().labels(selector)).await {
                     for o in list.items {
-                        let owned = o.metadata.owner_references.as_ref().is_some_and(|r| !r.is_empty());
+                        let owned = o
+                            .metadata
+                            .owner_references
+                            .as_ref()
+                            .is_some_and(|r| !r.is_empty());
                         if unowned && (owned || o.metadata.deletion_timestamp.is_some()) {
                             continue;
                         }
