@@ -85,6 +85,29 @@ impl StackArgs {
     }
 }
 
+/// Naming an installed stack, for the commands that work from what `up` recorded.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InstalledArgs {
+    /// An installed stack, by name: use the stack file, profile and values its last `up`
+    /// recorded (as with no flags when it is the only stack installed).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["profile", "stack"])]
+    pub installed: Option<String>,
+}
+
+impl InstalledArgs {
+    /// The name given, checked: a stack name is a DNS label.
+    pub fn name(&self) -> Result<Option<&str>, landscape::Error> {
+        match self.installed.as_deref() {
+            Some(n) if !landscape::k8s::names::is_dns1123_label(n) => {
+                Err(landscape::Error::Usage(format!(
+                    "--installed `{n}` is not a stack name (hint: `landscape status` lists the installed stacks)"
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
 /// Where artifacts come from.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {

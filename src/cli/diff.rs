@@ -9,7 +9,7 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::diff::{Action, DiffOptions, StackDiff};
 
-use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
+use super::args::{InstalledArgs, KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -22,6 +22,8 @@ pub struct DiffArgs {
     pub output: GlobalArgs,
     #[command(flatten)]
     pub stack: StackArgs,
+    #[command(flatten)]
+    pub installed: InstalledArgs,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -41,7 +43,7 @@ pub struct DiffArgs {
 
 pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     // Input errors come before cluster errors: a stack named by the flags is checked first.
-    let named = if args.stack.names_a_stack() {
+    let named = if super::installed::names_stack_files(&args.stack, &args.installed) {
         Some(landscape::prepare::load_complete(&args.stack.request())?)
     } else {
         None
@@ -54,7 +56,8 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         // No stack named: what the last `up` recorded in the cluster.
         None => {
             let (request, recorded) =
-                super::installed::request_or_recorded(&args.stack, &cluster).await?;
+                super::installed::request_or_recorded(&args.stack, &args.installed, &cluster)
+                    .await?;
             let loaded = landscape::prepare::load(&request)?;
             if let Some(inv) = &recorded {
                 landscape::prepare::replay::check_secrets_given_again(&loaded.stack, inv)

@@ -10,7 +10,7 @@ use landscape::cancel::Cancel;
 use landscape::cluster::Cluster;
 use landscape::engine::{self, DownOptions};
 
-use super::args::{KubeArgs, OwnershipArgs, StackArgs, parse_duration};
+use super::args::{InstalledArgs, KubeArgs, OwnershipArgs, StackArgs, parse_duration};
 use super::{GlobalArgs, Output, installed, up::sink};
 
 #[derive(Debug, Args)]
@@ -23,6 +23,8 @@ pub struct DownArgs {
     pub output: GlobalArgs,
     #[command(flatten)]
     pub stack: StackArgs,
+    #[command(flatten)]
+    pub installed: InstalledArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -42,7 +44,7 @@ pub async fn run(args: DownArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow:
     let cluster = Cluster::connect(&args.kube.cluster_args(Some(args.timeout)))
         .await
         .map_err(landscape::Error::from)?;
-    let inv = installed::one(&args.stack, &cluster).await?;
+    let inv = installed::one(&args.stack, &args.installed, &cluster).await?;
     let objects: usize = inv.members().len();
     if !args.yes {
         if !std::io::stdin().is_terminal() {

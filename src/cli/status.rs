@@ -6,7 +6,7 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::health::HealthOptions;
 
-use super::args::{KubeArgs, StackArgs, parse_duration};
+use super::args::{InstalledArgs, KubeArgs, StackArgs, parse_duration};
 use super::{GlobalArgs, Output, installed};
 
 #[derive(Debug, Args)]
@@ -19,6 +19,8 @@ pub struct StatusArgs {
     pub output: GlobalArgs,
     #[command(flatten)]
     pub stack: StackArgs,
+    #[command(flatten)]
+    pub installed: InstalledArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
@@ -33,8 +35,8 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
-    let named = args.stack.names_a_stack();
-    let inventories = installed::inventories(&args.stack, &cluster).await?;
+    let named = args.installed.installed.is_some() || args.stack.names_a_stack();
+    let inventories = installed::inventories(&args.stack, &args.installed, &cluster).await?;
     let opts = HealthOptions {
         load_balancers: args.wait_for_load_balancers,
     };

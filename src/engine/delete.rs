@@ -127,15 +127,18 @@ async fn delete_in_order(
     }) {
         let mut gone = Vec::new();
         for wave in aggregated_roles_first(cluster, same_rank).await? {
-            let results: Vec<Result<Option<String>, ClusterError>> = futures::stream::iter(&wave)
+            let results: Vec<Result<Deleted, ClusterError>> = futures::stream::iter(&wave)
                 .map(|k| delete_one(cluster, k, applyset, how.delete_volumes))
                 .buffered(8)
                 .collect()
                 .await;
             for (k, r) in wave.iter().zip(results) {
                 match r? {
-                    Some(why) => removal.left_alone.push((k.clone(), why)),
-                    None => gone.push(k.clone()),
+                    Deleted::LeftAlone(why) => removal.left_alone.push((k.clone(), why)),
+                    Deleted::Gone { kept_claims } => {
+                        gone.push(k.clone());
+                        removal.retained.extend(kept_claims);
+                    }
                 }
             }
         }
@@ -186,80 +189,105 @@ async fn delete_claims(cluster: &Cluster, claims: &[ObjectKey]) -> Result<(), Cl
     Ok(())
 }
 
+/// What deleting one object came to.
+enum Deleted {
+    /// Deleted, and these volume claims it made kept (as the stack's, retained).
+    Gone { kept_claims: Vec<ObjectKey> },
+    /// Not deleted, and why.
+    LeftAlone(String),
+}
+
 /// Deletes one object if it is still the stack's; otherwise says why it was left alone.
 async fn delete_one(
     cluster: &Cluster,
     key: &ObjectKey,
     applyset: &str,
     delete_volumes: bool,
-) -> Result<Option<String>, ClusterError> {
+) -> Result<Deleted, ClusterError> {
     let Some(live) = cluster.get_key(key).await? else {
-        return Ok(None);
+        return Ok(Deleted::Gone {
+            kept_claims: Vec::new(),
+        });
     };
     if live.label(labels::APPLYSET_PART_OF) != Some(applyset) {
-        return Ok(Some(format!(
+        return Ok(Deleted::LeftAlone(format!(
             "{key}: no longer landscape's (now written by {}); left alone",
             field_managers(&live)
         )));
     }
-    if !delete_volumes && live.group() == "apps" && live.kind() == "StatefulSet" {
-        keep_claims(cluster, &live).await?;
-    }
+    let kept_claims = if !delete_volumes && live.group() == "apps" && live.kind() == "StatefulSet" {
+        keep_claims(cluster, &live).await?
+    } else {
+        Vec::new()
+    };
     let deleted = match live.uid() {
         Some(uid) => cluster.delete_if_uid(key, uid).await,
         None => cluster.delete(key).await,
     };
     match deleted {
-        Ok(_) => Ok(None),
-        Err(e) if e.is_conflict() => Ok(Some(format!(
+        Ok(_) => Ok(Deleted::Gone { kept_claims }),
+        Err(e) if e.is_conflict() => Ok(Deleted::LeftAlone(format!(
             "{key}: replaced by another client while landscape was deleting it; left alone"
         ))),
         Err(e) => Err(e),
     }
 }
 
-/// Makes a StatefulSet's volume claims survive its deletion. With a retention policy of
-/// `whenDeleted: Delete` the StatefulSet controller makes the set the owner of its claims,
-/// and the garbage collector deletes them with it: the policy is set to Retain, and — since
-/// the controller lifts its ownership only eventually — the ownership is lifted from each
-/// claim here, before the set goes.
-async fn keep_claims(cluster: &Cluster, sts: &Object) -> Result<(), ClusterError> {
+/// Makes a StatefulSet's volume claims survive its deletion, as the stack's: each claim
+/// gets the set's stack labels, so that it is recorded as retained and a later
+/// `--delete-volumes` (or a `diff`) knows it for the stack's data rather than someone
+/// else's object. With a retention policy of `whenDeleted: Delete` the StatefulSet
+/// controller makes the set the owner of its claims, and the garbage collector deletes
+/// them with it: the policy is set to Retain, and — since the controller lifts its
+/// ownership only eventually — the ownership is lifted from each claim here, before the
+/// set goes.
+async fn keep_claims(cluster: &Cluster, sts: &Object) -> Result<Vec<ObjectKey>, ClusterError> {
     let policy = sts.pointer_str("/spec/persistentVolumeClaimRetentionPolicy/whenDeleted");
-    if policy != Some("Delete") {
-        return Ok(());
+    if policy == Some("Delete") {
+        cluster
+            .merge_patch(
+                &sts.key(),
+                &json!({"spec": {"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain"}}}),
+            )
+            .await?;
     }
-    cluster
-        .merge_patch(
-            &sts.key(),
-            &json!({"spec": {"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain"}}}),
-        )
-        .await?;
     let source = ClaimSource::of(sts);
     let uid = sts.uid().unwrap_or_default();
+    let stack_labels: serde_json::Map<String, Value> = [
+        labels::APPLYSET_PART_OF,
+        labels::MANAGED_BY,
+        labels::STACK,
+        labels::COMPONENT,
+    ]
+    .iter()
+    .filter_map(|l| Some((l.to_string(), Value::from(sts.label(l)?))))
+    .collect();
     let claims = cluster
         .list("v1", "PersistentVolumeClaim", sts.namespace(), "")
         .await?;
+    let mut kept = Vec::new();
     for claim in claims.iter().filter(|c| source.made(c)) {
         let refs: Vec<Value> = claim
             .pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let kept: Vec<Value> = refs
+        let other_owners: Vec<Value> = refs
             .iter()
             .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
             .cloned()
             .collect();
-        if kept.len() != refs.len() {
-            cluster
-                .merge_patch(
-                    &claim.key(),
-                    &json!({"metadata": {"ownerReferences": kept}}),
-                )
-                .await?;
+        let mut patch = json!({"metadata": {"labels": stack_labels}});
+        if other_owners.len() != refs.len() {
+            patch["metadata"]["ownerReferences"] = Value::from(other_owners);
+        }
+        match cluster.merge_patch(&claim.key(), &patch).await {
+            Ok(_) => kept.push(claim.key()),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Lets go of an adopted object: it stays as it is, without the labels that made it a

@@ -115,7 +115,8 @@ fn scrub_values(text: &str, secret: &[String]) -> String {
     }
 }
 
-/// A stack file without the secret values under `components.<name>.values`.
+/// A stack file without the secret values under `components.<name>.values` (their keys
+/// stay, blank, so that the values a replay is given again are still declared).
 fn scrub_stack_file(text: &str, secret: &[String]) -> String {
     let Ok(mut tree) = crate::yaml::from_str::<Value>(text) else {
         return text.to_string();
@@ -126,7 +127,7 @@ fn scrub_stack_file(text: &str, secret: &[String]) -> String {
             if let Some(values) = entry.get_mut("values") {
                 let prefix = format!("{name}.");
                 for p in secret.iter().filter_map(|p| p.strip_prefix(&prefix)) {
-                    removed |= values::remove(values, p);
+                    removed |= values::blank(values, p);
                 }
             }
         }
@@ -210,6 +211,15 @@ mod tests {
         let untouched = "velero: {backup: {bucket: b}}\n";
         assert_eq!(scrub_values(untouched, &secret), untouched);
         let file = "name: s\ncomponents:\n  grafana:\n    values:\n      admin: {password: hunter2-long}\n";
-        assert!(!scrub_stack_file(file, &secret).contains("hunter2"));
+        let scrubbed = scrub_stack_file(file, &secret);
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        let tree: Value = crate::yaml::from_str(&scrubbed).unwrap();
+        assert!(
+            tree["components"]["grafana"]["values"]["admin"]
+                .as_object()
+                .unwrap()
+                .contains_key("password"),
+            "the key stays declared: {scrubbed}"
+        );
     }
 }

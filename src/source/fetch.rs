@@ -52,17 +52,28 @@ pub struct Fetcher {
 /// Follows up to five redirects; with `downgrade: false`, none from https to http.
 fn redirects(downgrade: bool) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
-        let from_https = attempt.previous().iter().any(|u| u.scheme() == "https");
-        if attempt.previous().len() > 5 {
-            attempt.error("more than 5 redirects")
-        } else if !downgrade && from_https && attempt.url().scheme() == "http" {
-            attempt.error(
-                "redirected from https to plain http (pin the artifact with sha256 to allow it)",
-            )
-        } else {
-            attempt.follow()
+        match redirect_refusal(attempt.previous(), attempt.url(), downgrade) {
+            Some(why) => attempt.error(why),
+            None => attempt.follow(),
         }
     })
+}
+
+/// Why a redirect to `next`, after `previous` (the first request included), is not
+/// followed — or None when it is.
+fn redirect_refusal(
+    previous: &[reqwest::Url],
+    next: &reqwest::Url,
+    downgrade: bool,
+) -> Option<&'static str> {
+    let from_https = previous.iter().any(|u| u.scheme() == "https");
+    if previous.len() > 5 {
+        Some("more than 5 redirects")
+    } else if !downgrade && from_https && next.scheme() != "https" {
+        Some("redirected from https to plain http (pin the artifact with sha256 to allow it)")
+    } else {
+        None
+    }
 }
 
 /// A failed attempt, and whether trying again could help.
@@ -410,6 +421,38 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_never_downgrade_unless_the_artifact_is_pinned() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        let https = [url("https://example.com/a.yaml")];
+        let refusal = redirect_refusal(&https, &url("http://example.com/a.yaml"), false);
+        assert!(refusal.is_some_and(|r| r.contains("plain http")));
+        // Any https hop earlier in the chain counts, not only the last one.
+        let chain = [url("https://example.com/a"), url("https://cdn.example/b")];
+        assert!(redirect_refusal(&chain, &url("http://cdn.example/c"), false).is_some());
+        assert_eq!(
+            redirect_refusal(&https, &url("http://example.com/a"), true),
+            None
+        );
+        assert_eq!(
+            redirect_refusal(&https, &url("https://cdn.example/a"), false),
+            None
+        );
+        // A mirror the operator gave over http may redirect within http.
+        let http = [url("http://mirror.local/a")];
+        assert_eq!(
+            redirect_refusal(&http, &url("http://mirror.local/b"), false),
+            None
+        );
+        let six: Vec<_> = (0..6)
+            .map(|i| url(&format!("https://example.com/{i}")))
+            .collect();
+        assert_eq!(
+            redirect_refusal(&six, &url("https://example.com/7"), true),
+            Some("more than 5 redirects")
+        );
+    }
 
     #[tokio::test]
     async fn directory_mirrors_verify_pins() {

@@ -119,37 +119,53 @@ fn walk_pattern<'a>(
 /// Removes every value at a dotted path pattern; returns whether anything was removed.
 pub fn remove(value: &mut Value, pattern: &str) -> bool {
     let segments: Vec<&str> = pattern.split('.').collect();
-    remove_at(value, &segments)
+    clear_at(value, &segments, Clear::Remove)
 }
 
-fn remove_at(value: &mut Value, segments: &[&str]) -> bool {
+/// Sets every value at a dotted path pattern to null, keeping its key: a stack file's
+/// defaults declare which values exist, so a scrubbed one must still declare them.
+/// Returns whether anything was blanked.
+pub fn blank(value: &mut Value, pattern: &str) -> bool {
+    let segments: Vec<&str> = pattern.split('.').collect();
+    clear_at(value, &segments, Clear::Blank)
+}
+
+#[derive(Clone, Copy)]
+enum Clear {
+    Remove,
+    Blank,
+}
+
+fn clear_at(value: &mut Value, segments: &[&str], how: Clear) -> bool {
     let Some((first, rest)) = segments.split_first() else {
         return false;
     };
+    let matches = |k: &str| *first == "*" || k == *first;
     match value {
         Value::Object(m) if rest.is_empty() => {
-            let keys: Vec<String> = m
-                .keys()
-                .filter(|k| *first == "*" || k.as_str() == *first)
-                .cloned()
-                .collect();
-            keys.iter().filter(|k| m.remove(*k).is_some()).count() > 0
+            let keys: Vec<String> = m.keys().filter(|k| matches(k)).cloned().collect();
+            keys.iter().fold(false, |acc, k| {
+                let cleared = match how {
+                    Clear::Remove => m.remove(k).is_some(),
+                    Clear::Blank => m.get_mut(k).is_some_and(|v| !std::mem::take(v).is_null()),
+                };
+                cleared || acc
+            })
         }
         Value::Object(m) => m
             .iter_mut()
-            .filter(|(k, _)| *first == "*" || k.as_str() == *first)
-            .fold(false, |acc, (_, v)| remove_at(v, rest) || acc),
+            .filter(|(k, _)| matches(k))
+            .fold(false, |acc, (_, v)| clear_at(v, rest, how) || acc),
         Value::Array(items) => items
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| *first == "*" || first.parse::<usize>().ok() == Some(*i))
             .fold(false, |acc, (_, v)| {
                 if rest.is_empty() {
-                    let was = !v.is_null();
-                    *v = Value::Null;
-                    was || acc
+                    // An item cannot go without moving the others: it becomes null.
+                    !std::mem::take(v).is_null() || acc
                 } else {
-                    remove_at(v, rest) || acc
+                    clear_at(v, rest, how) || acc
                 }
             }),
         _ => false,
@@ -459,6 +475,22 @@ mod tests {
             json!({"clusters": [{"name": "a"}, {"name": "b"}], "other": 1})
         );
         assert!(!remove(&mut v, "nothing.here"));
+    }
+
+    #[test]
+    fn blanking_keeps_the_keys_removing_does_not() {
+        let tree = json!({"a": {"token": "t", "other": 1}, "list": [{"token": "u"}]});
+        let mut blanked = tree.clone();
+        assert!(blank(&mut blanked, "a.token"));
+        assert!(blank(&mut blanked, "list.*.token"));
+        assert_eq!(
+            blanked,
+            json!({"a": {"token": null, "other": 1}, "list": [{"token": null}]})
+        );
+        assert!(!blank(&mut blanked, "a.token"), "already blank");
+        let mut removed = tree;
+        assert!(remove(&mut removed, "a.token"));
+        assert_eq!(removed["a"], json!({"other": 1}));
     }
 
     #[test]
