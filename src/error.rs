@@ -23,6 +23,8 @@ pub enum ExitCode {
     Cluster = 4,
     /// An artifact could not be downloaded, parsed or verified.
     Artifact = 5,
+    /// The cluster cannot take this stack: a check of `doctor` (and of `up`) failed.
+    Unfit = 6,
     /// landscape could not do its own part: a file it had to write, or an internal error.
     Local = 7,
     /// Interrupted by SIGINT (128 + 2), after recording what was done.
@@ -52,6 +54,8 @@ pub enum Error {
     Cluster(#[from] cluster::ClusterError),
     #[error(transparent)]
     Run(Box<engine::RunError>),
+    #[error(transparent)]
+    Migrate(#[from] engine::migrate::MigrateError),
     /// Wrong use of the command line that clap cannot catch (conflicting inputs, …).
     #[error("{0}")]
     Usage(String),
@@ -89,6 +93,8 @@ impl Error {
             Error::Source(e) => e.exit_code(),
             Error::Cluster(_) => ExitCode::Cluster,
             Error::Run(e) => e.exit_code(),
+            Error::Migrate(engine::migrate::MigrateError::Cluster(_)) => ExitCode::Cluster,
+            Error::Migrate(_) => ExitCode::InvalidInput,
             Error::Write { .. } => ExitCode::Local,
         }
     }

@@ -14,6 +14,7 @@ pub mod cancel;
 pub mod cleanup;
 pub mod cluster;
 pub mod diff;
+pub mod doctor;
 pub mod duration;
 pub mod engine;
 mod error;

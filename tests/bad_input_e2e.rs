@@ -12,9 +12,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use serde_json::Value;
+use std::path::Path;
 
 use support::{Run, Testbed, run, unique};
 
@@ -115,6 +113,9 @@ fn stack_files() -> Vec<Case> {
         with("disabled and configured", format!("name: {}\nextends: small\ndisable: [loki]\ncomponents:\n  loki: {{timeout: 5m}}\n", s()), &["landscape.yaml:5:3", "both disabled and configured"]),
         with("need on an unknown component", stack(&s(), "    needs: [databse]\n"), &["landscape.yaml:8:13", "needs `databse`, which is not in the stack"]),
         with("need on itself", stack(&s(), "    needs: [app]\n"), &["landscape.yaml:8:13", "needs itself"]),
+        with("replaces itself", stack(&s(), "    replaces: app\n"), &["landscape.yaml:8:15", "replaces itself"]),
+        with("replaces a component still in the stack", format!("{}  other:\n    category: delivery\n    replaces: app\n    sources: [{{templateDir: ./app}}]\n", stack(&s(), "")), &["landscape.yaml:10:15", "replaces `app`, which is still in the stack"]),
+        with("unknown replace setting", stack(&s(), "    replace: always\n"), &["landscape.yaml:8:14", "unknown variant `always`"]),
         with("need on a disabled component", format!("name: {}\nextends: small\ndisable: [alloy]\ncomponents:\n  mine:\n    category: delivery\n    needs: [alloy]\n    sources: [{{templateDir: ./app}}]\n", s()), &["landscape.yaml:7:13", "needs `alloy`, which is disabled"]),
         with("disabling what another component needs", format!("name: {}\nextends: small\ndisable: [loki]\n", s()), &["stacks/components/alloy.yaml:", "`alloy` needs `loki`, which is disabled"]),
         with("dependency cycle", format!("name: {}\ncomponents:\n  a: {{category: delivery, needs: [b], sources: [{{templateDir: ./app}}]}}\n  b: {{category: delivery, needs: [a], sources: [{{templateDir: ./app}}]}}\n", s()), &["dependency cycle: a -> b -> a"]),
@@ -954,45 +955,10 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-/// Write requests from landscape in the audit log after line `from`.
-fn writes_since(audit: &Path, from: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(audit).unwrap_or_default();
-    text.lines()
-        .skip(from)
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| {
-            e["userAgent"]
-                .as_str()
-                .is_some_and(|ua| ua.starts_with("landscape/"))
-        })
-        .filter(|e| {
-            matches!(
-                e["verb"].as_str(),
-                Some("create" | "update" | "patch" | "delete" | "deletecollection")
-            )
-        })
-        .filter(|e| {
-            !e["requestURI"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("dryRun=All")
-        })
-        .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
-        .collect()
-}
-
-fn lines(audit: &Path) -> usize {
-    std::fs::read_to_string(audit).map_or(0, |t| t.lines().count())
-}
-
 #[test]
 fn bad_input_is_refused_with_its_code_one_line_and_nothing_written() {
     let tb = support::testbed_with(&["--audit"]);
-    let audit = PathBuf::from(
-        std::fs::read_to_string(tb.state_dir.join("audit-log"))
-            .expect("the control plane's audit log")
-            .trim(),
-    );
+    let audit = support::audit::log(tb);
     let mirror = bad_mirror();
     let mut cases = Vec::new();
     cases.extend(stack_files());
@@ -1024,7 +990,7 @@ fn bad_input_is_refused_with_its_code_one_line_and_nothing_written() {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
             }
         }
-        let before = lines(&audit);
+        let before = support::audit::lines(&audit);
         let mut cmd = tb.landscape();
         cmd.current_dir(work.path())
             .env_remove("LANDSCAPE_MIRROR")
@@ -1034,7 +1000,7 @@ fn bad_input_is_refused_with_its_code_one_line_and_nothing_written() {
             cmd.env(k, v);
         }
         let out: Run = run(cmd);
-        let writes = writes_since(&audit, before);
+        let writes = support::audit::writes_since(&audit, before);
         let err_lines: Vec<&str> = out
             .stderr
             .lines()

@@ -193,6 +193,30 @@ impl OwnershipArgs {
             delete_custom_resources: self.delete_custom_resources,
             delete_volumes: self.delete_volumes,
             delete_adopted: self.delete_adopted,
+            ..ownership::Flags::default()
+        }
+    }
+}
+
+/// What `up` (and `diff`, predicting it) may do to make a change the API refuses.
+#[derive(Debug, Args, Clone)]
+pub struct UpgradeArgs {
+    /// Replace (delete and create again) objects whose change the API refuses even when
+    /// that interrupts a workload or an address: a Deployment's or DaemonSet's selector, a
+    /// Service's clusterIP or type. Jobs, role bindings and StatefulSets need no flag.
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Let a CRD stop serving a version while custom resources of its kind exist.
+    #[arg(long)]
+    pub allow_crd_version_removal: bool,
+}
+
+impl UpgradeArgs {
+    pub fn widen(&self, flags: ownership::Flags) -> ownership::Flags {
+        ownership::Flags {
+            allow_replace: self.allow_replace,
+            allow_crd_version_removal: self.allow_crd_version_removal,
+            ..flags
         }
     }
 }

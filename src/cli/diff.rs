@@ -9,7 +9,9 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::diff::{Action, DiffOptions, StackDiff};
 
-use super::args::{InstalledArgs, KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
+use super::args::{
+    InstalledArgs, KubeArgs, OwnershipArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration,
+};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -30,6 +32,8 @@ pub struct DiffArgs {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub ownership: OwnershipArgs,
+    #[command(flatten)]
+    pub upgrade: UpgradeArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
@@ -70,9 +74,11 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
     let opts = DiffOptions {
         prune: args.prune,
-        flags: args.ownership.flags(args.force_conflicts),
+        flags: args
+            .upgrade
+            .widen(args.ownership.flags(args.force_conflicts)),
     };
-    let diff = landscape::diff::diff(&prepared.stack.name, &prepared.rendered, &cluster, &opts)
+    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts)
         .await
         .map_err(landscape::Error::from)?;
     match global.output {
@@ -104,6 +110,7 @@ fn text(diff: &StackDiff, color: bool) -> String {
         sum(|c| c.unchanged)
     );
     for (n, what) in [
+        (sum(|c| c.replace), "to replace"),
         (sum(|c| c.adopt), "to take over"),
         (sum(|c| c.release), "to release"),
         (sum(|c| c.keep), "kept"),
@@ -117,6 +124,10 @@ fn text(diff: &StackDiff, color: bool) -> String {
         out.push_str(&format!(", {problems} that up would refuse or fail"));
     }
     out.push('\n');
+    if let Some(upgrade) = &diff.upgrade {
+        out.push_str("\nUpgrade from the installed stack:\n");
+        out.push_str(&landscape::diff::upgrade::text(upgrade));
+    }
     for c in &diff.components {
         if !c.changes.iter().any(|ch| ch.action.is_change()) && c.keep == 0 {
             out.push_str(&format!(
@@ -125,36 +136,17 @@ fn text(diff: &StackDiff, color: bool) -> String {
             ));
             continue;
         }
+        let replace = if c.replace > 0 {
+            format!(", {} to replace", c.replace)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "\n{}: {} to create, {} to update, {} to delete, {} unchanged\n",
+            "\n{}: {} to create, {} to update{replace}, {} to delete, {} unchanged\n",
             c.name, c.create, c.update, c.delete, c.unchanged
         ));
         for ch in &c.changes {
-            let (mark, verb) = match ch.action {
-                Action::Create => ("+", "create"),
-                Action::Update => ("~", "update"),
-                Action::Delete => ("-", "delete"),
-                Action::Adopt => ("~", "take over"),
-                Action::Release => ("-", "release"),
-                Action::Keep => (" ", "keep"),
-                Action::Conflict => ("!", "conflict"),
-                Action::Error => ("!", "error"),
-                Action::Unchanged => (" ", "unchanged"),
-            };
-            let mut line = format!("  {mark} {verb} {}", ch.object);
-            if ch.crd_pending {
-                line.push_str(" (CRD pending)");
-            }
-            if !ch.changed_paths.is_empty() {
-                line.push_str(&format!(" ({})", ch.changed_paths.join(", ")));
-            }
-            if let Some(note) = &ch.note
-                && !matches!(ch.action, Action::Create)
-            {
-                line.push_str(&format!(": {note}"));
-            }
-            out.push_str(&line);
-            out.push('\n');
+            out.push_str(&change_line(ch));
             if let (Some(d), Action::Update | Action::Adopt) = (&ch.diff, ch.action) {
                 for l in d.lines() {
                     out.push_str("      ");
@@ -165,6 +157,36 @@ fn text(diff: &StackDiff, color: bool) -> String {
         }
     }
     out
+}
+
+/// One object's line: what `up` would do to it, the paths that change, and why.
+fn change_line(ch: &landscape::diff::ObjectChange) -> String {
+    let (mark, verb) = match ch.action {
+        Action::Create => ("+", "create"),
+        Action::Update => ("~", "update"),
+        Action::Replace => ("±", "replace"),
+        Action::Delete => ("-", "delete"),
+        Action::Adopt => ("~", "take over"),
+        Action::Release => ("-", "release"),
+        Action::Keep => (" ", "keep"),
+        Action::Conflict => ("!", "conflict"),
+        Action::Error => ("!", "error"),
+        Action::Unchanged => (" ", "unchanged"),
+    };
+    let mut line = format!("  {mark} {verb} {}", ch.object);
+    if ch.crd_pending {
+        line.push_str(" (CRD pending)");
+    }
+    if !ch.changed_paths.is_empty() {
+        line.push_str(&format!(" ({})", ch.changed_paths.join(", ")));
+    }
+    if let Some(note) = &ch.note
+        && !matches!(ch.action, Action::Create)
+    {
+        line.push_str(&format!(": {note}"));
+    }
+    line.push('\n');
+    line
 }
 
 fn paint(line: &str, color: bool) -> String {

@@ -5,10 +5,12 @@
 mod args;
 mod bundle;
 mod diff;
+mod doctor;
 mod down;
 mod images;
 mod installed;
 mod lock;
+mod migrate;
 mod plan;
 mod profiles;
 mod render;
@@ -34,7 +36,8 @@ pub use args::{GlobalArgs, Output};
     max_term_width = 100,
     after_help = "Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage; \
                   3 a health gate failed or timed out; 4 cluster or API error, or the stack is \
-                  locked by another run; 5 artifact error; 7 a local failure (a file landscape \
+                  locked by another run; 5 artifact error; 6 the cluster cannot take the stack \
+                  (doctor's checks); 7 a local failure (a file landscape \
                   must write); 130/143 interrupted by SIGINT/SIGTERM (run again to resume)."
 )]
 pub struct Cli {
@@ -54,6 +57,9 @@ pub enum Command {
     Up(up::UpArgs),
     /// Show what `up` would change: per component, create, update (with a diff), delete.
     Diff(diff::DiffArgs),
+    /// Check the cluster before installing: version, network, topology, storage, capacity,
+    /// existing installs, rights and admission — pass, warn or fail, with the fix.
+    Doctor(doctor::DoctorArgs),
     /// Show the health of installed stacks, component by component.
     Status(status::StatusArgs),
     /// Uninstall a stack: everything it owns, dependents first, namespaces last.
@@ -64,6 +70,8 @@ pub enum Command {
     Bundle(bundle::BundleArgs),
     /// List every container image the stack uses.
     Images(images::ImagesArgs),
+    /// Rewrite a CRD's custom resources at its storage version, then trim storedVersions.
+    MigrateStorage(migrate::MigrateArgs),
 }
 
 /// Runs a command that only reads the cluster within `limit`, if one is given: past it, the
@@ -95,7 +103,7 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         }
         Command::Plan(args) => {
             let out = args.output.clone();
-            plan::run(args, &out)
+            plan::run(args, &out).await
         }
         Command::Render(args) => {
             let out = args.output.clone();
@@ -114,6 +122,10 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
             let out = args.output.clone();
             within(args.timeout, "diff", diff::run(args, &out)).await
         }
+        Command::Doctor(args) => {
+            let out = args.output.clone();
+            within(args.timeout, "doctor", doctor::run(args, &out)).await
+        }
         Command::Status(args) => {
             let out = args.output.clone();
             within(args.timeout, "status", status::run(args, &out)).await
@@ -125,6 +137,10 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         Command::Images(args) => {
             let out = args.output.clone();
             images::run(args, &out).await
+        }
+        Command::MigrateStorage(args) => {
+            let out = args.output.clone();
+            within(args.timeout, "migrate-storage", migrate::run(args, &out)).await
         }
     }
 }

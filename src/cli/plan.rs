@@ -4,13 +4,18 @@ use clap::Args;
 use serde_json::json;
 
 use landscape::ExitCode;
+use landscape::diff::upgrade::ComponentUpgrade;
 use landscape::plan::Plan;
 use landscape::stack::Stack;
 
-use super::args::StackArgs;
+use super::args::{KubeArgs, StackArgs, parse_duration};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape plan --profile medium
+  landscape plan --stack platform.yaml --upgrade      # versions from -> to, against the cluster
+  landscape plan -o json | jq '.critical_path'")]
 pub struct PlanArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -19,9 +24,19 @@ pub struct PlanArgs {
     /// Refuse artifacts that landscape.lock does not cover (no download is made).
     #[arg(long)]
     pub locked: bool,
+    /// Compare with the stack installed in the cluster (its inventory): each component's
+    /// version from -> to, components added, removed and renamed. `diff` adds the object
+    /// counts.
+    #[arg(long)]
+    pub upgrade: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// With --upgrade: give up (exit 4) when the cluster has not answered within this.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
 }
 
-pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
     let landscape::prepare::Loaded {
         stack,
@@ -32,16 +47,58 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let lock = landscape::source::Lock::read(&lock_file).map_err(landscape::Error::from)?;
         landscape::prepare::check_lock_covers(&stack, &lock, &lock_file)?;
     }
+    let upgrade = if args.upgrade {
+        Some(installed_against(&args, &stack).await?)
+    } else {
+        None
+    };
     match global.output {
-        Output::Json => print_json(&stack, &plan)?,
-        Output::Text => print_text(&stack, &plan),
+        Output::Json => print_json(&stack, &plan, upgrade.as_ref())?,
+        Output::Text => {
+            if let Some(upgrade) = &upgrade {
+                print_upgrade(&stack, upgrade.as_deref());
+            }
+            print_text(&stack, &plan)
+        }
     }
     Ok(ExitCode::Success)
 }
 
+/// The upgrade summary against what the cluster has installed (None: nothing differs).
+async fn installed_against(
+    args: &PlanArgs,
+    stack: &Stack,
+) -> Result<Option<Vec<ComponentUpgrade>>, landscape::Error> {
+    let cluster =
+        landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)).await?;
+    let installed = landscape::inventory::Inventory::load(&cluster, &stack.name)
+        .await?
+        .unwrap_or_else(|| {
+            landscape::inventory::Inventory::new(landscape::prepare::identity(stack))
+        });
+    Ok(landscape::diff::upgrade::compare(&installed, stack))
+}
+
+fn print_upgrade(stack: &Stack, upgrade: Option<&[ComponentUpgrade]>) {
+    match upgrade {
+        None => println!(
+            "Stack {}: the same components and versions as installed\n",
+            stack.name
+        ),
+        Some(u) => {
+            println!("Upgrade of stack {} from what is installed:", stack.name);
+            println!("{}", landscape::diff::upgrade::text(u));
+        }
+    }
+}
+
 /// The plan as one JSON document: each component in order with its depth, version,
 /// namespace and needs, and the critical path.
-fn print_json(stack: &Stack, plan: &Plan) -> anyhow::Result<()> {
+fn print_json(
+    stack: &Stack,
+    plan: &Plan,
+    upgrade: Option<&Option<Vec<ComponentUpgrade>>>,
+) -> anyhow::Result<()> {
     let components: Vec<_> = plan
         .steps
         .iter()
@@ -62,15 +119,17 @@ fn print_json(stack: &Stack, plan: &Plan) -> anyhow::Result<()> {
             })
         })
         .collect();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({
-            "stack": stack.name,
-            "profile": stack.profile,
-            "components": components,
-            "critical_path": plan.critical_path,
-        }))?
-    );
+    let mut doc = json!({
+        "stack": stack.name,
+        "profile": stack.profile,
+        "components": components,
+        "critical_path": plan.critical_path,
+    });
+    if let Some(upgrade) = upgrade {
+        // With --upgrade: the components that differ from what is installed, [] if none.
+        doc["upgrade"] = serde_json::to_value(upgrade.clone().unwrap_or_default())?;
+    }
+    println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                     obj.kind().to_lowercase(),
                     obj.name().replace([':', '/'], "_")
                 ));
-                let text = shown(landscape::yaml::to_string(&obj.0), args.show_secrets);
+                let text = shown(obj, args.show_secrets);
                 write_private(&file, &text).map_err(|e| landscape::Error::write(&file, e))?;
             }
         }
@@ -92,24 +92,25 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
             for r in &prepared.rendered {
                 for obj in &r.objects {
                     out.push_str(&format!("---\n# component: {}\n", r.name));
-                    out.push_str(&landscape::yaml::to_string(&obj.0));
+                    out.push_str(&shown(obj, args.show_secrets));
                 }
             }
-            print!("{}", shown(out, args.show_secrets));
+            print!("{out}");
         }
     }
     Ok(ExitCode::Success)
 }
 
-/// Rendered text as it may be shown: every secret value redacted — Secret values, and
+/// A rendered object as it may be shown: every secret value redacted — Secret values, and
 /// values the stack marks secret wherever they were used (a password in a ConfigMap) —
-/// unless the user asked to see them.
-fn shown(text: String, show_secrets: bool) -> String {
-    if show_secrets {
-        text
-    } else {
-        landscape::report::redact::redact(&text)
+/// unless the user asked to see them. Redacted in the values themselves, so that names
+/// stay readable.
+fn shown(obj: &landscape::k8s::Object, show_secrets: bool) -> String {
+    let mut value = obj.0.clone();
+    if !show_secrets {
+        landscape::report::redact::redact_json(&mut value);
     }
+    landscape::yaml::to_string(&value)
 }
 
 /// Writes a rendered object readable by its owner only: with --show-secrets it may hold

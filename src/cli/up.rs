@@ -12,7 +12,7 @@ use landscape::engine::{self, Install, RunOptions};
 use landscape::health::HealthOptions;
 use landscape::report::{self, JsonSink, PlainSink, Sink, TerminalSink};
 
-use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, parse_duration};
+use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -31,6 +31,8 @@ pub struct UpArgs {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub ownership: OwnershipArgs,
+    #[command(flatten)]
+    pub upgrade: UpgradeArgs,
     /// Bound the whole run, connecting included (each component also has its own
     /// timeout), e.g. 30m.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
@@ -49,6 +51,10 @@ pub struct UpArgs {
     /// Also wait for LoadBalancer Services to get an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,
+    /// Do not run these checks of the cluster before the first write (comma-separated
+    /// names, as `landscape doctor` prints them).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub skip_checks: Vec<String>,
     /// Delete objects a component no longer renders, once it is healthy (--prune=false to keep them).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub prune: bool,
@@ -67,6 +73,8 @@ pub fn sink(global: &GlobalArgs) -> Box<dyn Sink> {
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
+    landscape::doctor::check_names(&args.skip_checks)
+        .map_err(|e| landscape::Error::Usage(e.to_string()))?;
     // Input errors come before cluster errors: the stack is checked before connecting.
     let loaded = landscape::prepare::load_complete(&request)?;
     let inputs = landscape::prepare::inputs(&request, &loaded.stack);
@@ -81,12 +89,15 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
         health: HealthOptions {
             load_balancers: args.wait_for_load_balancers,
         },
-        flags: args.ownership.flags(args.force_conflicts),
+        flags: args
+            .upgrade
+            .widen(args.ownership.flags(args.force_conflicts)),
         prune: args.prune,
         identity: Some(identity),
         take_over_stack: args.take_over_stack,
         inputs,
         wait_for_lock: args.wait_for_lock,
+        skip_checks: args.skip_checks,
     };
     let sink = sink(global);
     cancel.arm();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::k8s::ObjectKey;
 
 /// The API server answered, with a failure status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiStatus {
     pub code: u16,
     /// `NotFound`, `Conflict`, `Invalid`, `InternalError`, …
@@ -18,10 +18,36 @@ pub struct ApiStatus {
     pub message: String,
     /// `details.kind`: the resource the status is about (`namespaces` for a missing one).
     pub details_kind: String,
-    /// `details.causes[].reason`.
-    pub causes: Vec<String>,
+    /// `details.causes`: which fields were refused, and why.
+    pub causes: Vec<Cause>,
     /// `details.retryAfterSeconds` (throttling).
     pub retry_after: Option<Duration>,
+}
+
+/// One refused field of an API error (`details.causes[]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cause {
+    /// `FieldValueInvalid`, `FieldValueForbidden`, `FieldValueTypeInvalid`, …
+    pub reason: String,
+    /// The field's path (`spec.selector`).
+    pub field: String,
+    pub message: String,
+}
+
+impl Cause {
+    /// Whether the field may not change on an existing object. The API has no reason of
+    /// its own for this — validation reports `FieldValueInvalid` or `FieldValueForbidden`
+    /// with one of a few fixed messages — so the message is what tells.
+    pub fn is_immutable(&self) -> bool {
+        const SAYINGS: [&str; 5] = [
+            "immutable",
+            "may not change once set",
+            "cannot change roleRef",
+            "updates to statefulset spec for fields other than",
+            "pod updates may not change fields",
+        ];
+        SAYINGS.iter().any(|s| self.message.contains(s))
+    }
 }
 
 /// Why a request got no answer.
@@ -131,6 +157,20 @@ impl ClusterError {
     pub fn retry_after(&self) -> Option<Duration> {
         self.status().and_then(|s| s.retry_after)
     }
+
+    /// When the API refused an update only because it changes fields that cannot change
+    /// on an existing object: those fields (a change that needs the object replaced).
+    /// None for any other error, including a 422 that also refuses something else.
+    pub fn immutable_fields(&self) -> Option<Vec<String>> {
+        let s = self.status()?;
+        let all_immutable =
+            s.code == 422 && !s.causes.is_empty() && s.causes.iter().all(Cause::is_immutable);
+        all_immutable.then(|| {
+            let mut fields: Vec<String> = s.causes.iter().map(|c| c.field.clone()).collect();
+            fields.dedup();
+            fields
+        })
+    }
 }
 
 /// A cause the API server gives a field of the wrong type.
@@ -155,7 +195,7 @@ fn status_is_transient(s: &ApiStatus) -> bool {
 fn is_permanent_internal(s: &ApiStatus) -> bool {
     s.reason.is_empty()
         || s.reason == "BadRequest"
-        || s.causes.iter().any(|c| c == TYPED_PATCH_CAUSE)
+        || s.causes.iter().any(|c| c.reason == TYPED_PATCH_CAUSE)
 }
 
 /// Turns a kube error into a ClusterError, classifying what it can.
@@ -184,7 +224,16 @@ pub fn api_status(status: &kube::core::Status) -> ApiStatus {
         message: status.message.clone(),
         details_kind: details.map(|d| d.kind.clone()).unwrap_or_default(),
         causes: details
-            .map(|d| d.causes.iter().map(|c| c.reason.clone()).collect())
+            .map(|d| {
+                d.causes
+                    .iter()
+                    .map(|c| Cause {
+                        reason: c.reason.clone(),
+                        field: c.field.clone(),
+                        message: c.message.clone(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         retry_after: details
             .map(|d| d.retry_after_seconds)
@@ -272,7 +321,13 @@ mod tests {
                 reason: reason.into(),
                 message: "m".into(),
                 details_kind: kind.into(),
-                causes: causes.iter().map(|c| c.to_string()).collect(),
+                causes: causes
+                    .iter()
+                    .map(|c| Cause {
+                        reason: c.to_string(),
+                        ..Cause::default()
+                    })
+                    .collect(),
                 retry_after: None,
             }),
         }
@@ -292,6 +347,60 @@ mod tests {
         for code in [400, 403, 409, 422] {
             assert!(!api(code, "", "", &[]).is_transient(), "{code}");
         }
+    }
+
+    #[test]
+    fn an_update_refused_only_for_immutable_fields_is_told_apart() {
+        let refused = |causes: Vec<(&str, &str, &str)>| ClusterError::Api {
+            action: "apply",
+            object: "x".into(),
+            status: Box::new(ApiStatus {
+                code: 422,
+                reason: "Invalid".into(),
+                causes: causes
+                    .into_iter()
+                    .map(|(reason, field, message)| Cause {
+                        reason: reason.into(),
+                        field: field.into(),
+                        message: message.into(),
+                    })
+                    .collect(),
+                ..ApiStatus::default()
+            }),
+        };
+        let selector = refused(vec![(
+            "FieldValueInvalid",
+            "spec.selector",
+            "Invalid value: {\"app\":\"b\"}: field is immutable",
+        )]);
+        assert_eq!(
+            selector.immutable_fields(),
+            Some(vec!["spec.selector".into()])
+        );
+        let sts = refused(vec![(
+            "FieldValueForbidden",
+            "spec",
+            "Forbidden: updates to statefulset spec for fields other than 'replicas' are forbidden",
+        )]);
+        assert_eq!(sts.immutable_fields(), Some(vec!["spec".into()]));
+        let role = refused(vec![(
+            "FieldValueInvalid",
+            "roleRef",
+            "cannot change roleRef",
+        )]);
+        assert!(role.immutable_fields().is_some());
+        // Also refused for another reason: not a matter of replacing the object.
+        let mixed = refused(vec![
+            ("FieldValueInvalid", "spec.selector", "field is immutable"),
+            (
+                "FieldValueRequired",
+                "spec.template.spec.containers",
+                "Required value",
+            ),
+        ]);
+        assert_eq!(mixed.immutable_fields(), None);
+        assert_eq!(refused(vec![]).immutable_fields(), None);
+        assert_eq!(api(409, "Conflict", "", &[]).immutable_fields(), None);
     }
 
     #[test]

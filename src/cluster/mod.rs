@@ -5,6 +5,7 @@
 //! Objects go in and come out as plain JSON ([`Object`]); this module knows nothing of
 //! stacks, templates or the engine.
 
+mod access;
 mod connect;
 mod discovery;
 pub mod error;
@@ -479,5 +480,29 @@ impl Cluster {
             .await
             .map(to_object)
             .map_err(|e| from_kube("patch", key, e))
+    }
+
+    /// A JSON merge patch of an object's status subresource (a CRD's `storedVersions`).
+    pub async fn merge_patch_status(
+        &self,
+        key: &ObjectKey,
+        patch: &Value,
+    ) -> Result<Object, ClusterError> {
+        let Some(resource) = self.resource_any_version(&key.group, &key.kind) else {
+            return Err(ClusterError::NotServed {
+                object: key.to_string(),
+                api_version: key.group.clone(),
+                kind: key.kind.clone(),
+            });
+        };
+        let api = self.api_for(&resource, key.namespace.as_deref());
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        api.patch_status(&key.name, &params, &Patch::Merge(patch))
+            .await
+            .map(to_object)
+            .map_err(|e| from_kube("patch status of", key, e))
     }
 }

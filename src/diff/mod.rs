@@ -11,20 +11,22 @@
 //! anything is compared for display. Dry runs go out concurrently with a bound, after one
 //! discovery.
 
+mod compare;
 pub mod mask;
 pub mod normalize;
+pub mod upgrade;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::cluster::{ApplyOptions, Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError};
 use crate::inventory::Inventory;
 use crate::k8s::{Object, ObjectKey, labels};
-use crate::ownership::{self, Decision, Facts, Subject};
+use crate::ownership::{self, Decision};
 use crate::render::RenderedComponent;
+use crate::stack::Stack;
 
 /// How many dry runs are in flight at once.
 const PARALLEL: usize = 16;
@@ -46,7 +48,11 @@ pub enum Action {
     Keep,
     /// The object exists and belongs to someone else: `up` would refuse.
     Conflict,
-    /// The server refused the dry run (a webhook denied it, a field is invalid…).
+    /// The API refuses the change on the existing object (immutable fields): deleted and
+    /// created again, the way its kind allows.
+    Replace,
+    /// The server refused the dry run (a webhook denied it, a field is invalid…), or `up`
+    /// would refuse the change (a replacement it needs a flag for, a CRD version).
     Error,
 }
 
@@ -97,6 +103,7 @@ pub struct ComponentDiff {
     pub name: String,
     pub create: usize,
     pub update: usize,
+    pub replace: usize,
     pub delete: usize,
     pub unchanged: usize,
     pub adopt: usize,
@@ -112,6 +119,10 @@ pub struct ComponentDiff {
 pub struct StackDiff {
     pub stack: String,
     pub changes: bool,
+    /// How the stack differs from the one installed, component by component: only when it
+    /// is installed and its components, names or versions differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Vec<upgrade::ComponentUpgrade>>,
     pub components: Vec<ComponentDiff>,
 }
 
@@ -131,14 +142,22 @@ pub struct DiffOptions {
 
 /// Computes the diff of a rendered stack against the cluster.
 pub async fn diff(
-    stack: &str,
+    stack: &Stack,
     rendered: &[RenderedComponent],
     cluster: &Cluster,
     opts: &DiffOptions,
 ) -> Result<StackDiff, ClusterError> {
-    let inventory = inventory_or_new(cluster, stack).await?;
+    let installed = Inventory::load(cluster, &stack.name).await?;
+    let upgrade = installed.as_ref().and_then(|i| upgrade::compare(i, stack));
+    // Renamed components' objects are the new component's, as `up` records them.
+    let mut inventory = installed.unwrap_or_else(|| new_inventory(&stack.name));
+    for c in &stack.components {
+        if let Some(old) = &c.replaces {
+            inventory.rename_component(old, &c.name);
+        }
+    }
     let lives = read_live(cluster, rendered, &inventory).await?;
-    let results = compare_all(cluster, rendered, &lives, &inventory, &opts.flags).await;
+    let results = compare_all(cluster, stack, rendered, &lives, &inventory, opts).await;
 
     let mut by_component: BTreeMap<String, ComponentDiff> = rendered
         .iter()
@@ -177,25 +196,45 @@ pub async fn diff(
         .iter()
         .any(|c| c.changes.iter().any(|ch| ch.action.is_change()));
     Ok(StackDiff {
-        stack: stack.to_string(),
+        stack: stack.name.clone(),
         changes,
+        upgrade: upgrade.map(|u| with_counts(u, &components)),
         components,
     })
 }
 
-/// The stack's inventory, or an empty one for a stack not installed yet (everything is
-/// then a creation, or someone else's).
-async fn inventory_or_new(cluster: &Cluster, stack: &str) -> Result<Inventory, ClusterError> {
-    Ok(match Inventory::load(cluster, stack).await? {
-        Some(inv) => inv,
-        None => Inventory::new(crate::inventory::StackIdentity {
-            name: stack.to_string(),
-            origin: crate::inventory::Origin::Profile {
-                profile: stack.to_string(),
-            },
-            profile: None,
-        }),
+/// An empty inventory, for a stack not installed yet (everything is then a creation, or
+/// someone else's).
+fn new_inventory(stack: &str) -> Inventory {
+    Inventory::new(crate::inventory::StackIdentity {
+        name: stack.to_string(),
+        origin: crate::inventory::Origin::Profile {
+            profile: stack.to_string(),
+        },
+        profile: None,
     })
+}
+
+/// The upgrade summary with each component's object counts from the diff.
+fn with_counts(
+    mut upgrade: Vec<upgrade::ComponentUpgrade>,
+    components: &[ComponentDiff],
+) -> Vec<upgrade::ComponentUpgrade> {
+    for u in &mut upgrade {
+        let counts = components
+            .iter()
+            .filter(|c| c.name == u.name || u.renamed_from.as_deref() == Some(c.name.as_str()))
+            .fold(upgrade::ObjectCounts::default(), |acc, c| {
+                upgrade::ObjectCounts {
+                    create: acc.create + c.create,
+                    update: acc.update + c.update + c.adopt,
+                    replace: acc.replace + c.replace,
+                    delete: acc.delete + c.delete,
+                }
+            });
+        u.objects = Some(counts);
+    }
+    upgrade
 }
 
 /// The live object behind every rendered one (None when absent), with the live Secrets'
@@ -219,10 +258,11 @@ async fn read_live(
 /// result comes with its component's name, in rendered order.
 async fn compare_all(
     cluster: &Cluster,
+    stack: &Stack,
     rendered: &[RenderedComponent],
     lives: &BTreeMap<ObjectKey, Option<Object>>,
     inventory: &Inventory,
-    flags: &ownership::Flags,
+    opts: &DiffOptions,
 ) -> Vec<(String, Result<ObjectChange, ClusterError>)> {
     let jobs: Vec<(&str, &Object)> = rendered
         .iter()
@@ -231,10 +271,14 @@ async fn compare_all(
     futures::stream::iter(jobs)
         .map(|(component, obj)| {
             let live = lives.get(&obj.key()).cloned().flatten();
+            let replace_allowed = stack
+                .component(component)
+                .is_some_and(|c| c.replace_allowed);
+            let flags = opts.flags.for_component(replace_allowed);
             async move {
                 (
                     component.to_string(),
-                    compare(cluster, obj, live, inventory, flags).await,
+                    compare::compare(cluster, obj, live, inventory, &flags).await,
                 )
             }
         })
@@ -304,6 +348,7 @@ fn add(c: &mut ComponentDiff, change: ObjectChange) {
     let slot = match change.action {
         Action::Create => &mut c.create,
         Action::Update => &mut c.update,
+        Action::Replace => &mut c.replace,
         Action::Delete => &mut c.delete,
         Action::Adopt => &mut c.adopt,
         Action::Release => &mut c.release,
@@ -316,128 +361,4 @@ fn add(c: &mut ComponentDiff, change: ObjectChange) {
     if change.action != Action::Unchanged {
         c.changes.push(change);
     }
-}
-
-/// The change `up` would make to one rendered object: the ownership decision, and for
-/// what `up` would write, the server's own prediction of the result.
-async fn compare(
-    cluster: &Cluster,
-    desired: &Object,
-    live: Option<Object>,
-    inventory: &Inventory,
-    flags: &ownership::Flags,
-) -> Result<ObjectChange, ClusterError> {
-    let key = desired.key();
-    let applyset = inventory.applyset();
-    let subject = Subject {
-        key: &key,
-        desired: Some(desired),
-        live: live.as_ref(),
-        membership: inventory.membership(&key),
-        applyset: &applyset,
-    };
-    let decision = ownership::decide(&subject, flags, &Facts::default());
-    let live = match (decision, live) {
-        (Decision::Create, _) | (_, None) => return Ok(creation(cluster, desired)),
-        (Decision::Use { owner }, _) => {
-            return Ok(ObjectChange::new(key, Action::Unchanged).noted(format!(
-                "exists and is {owner}: used as it is, never modified"
-            )));
-        }
-        (Decision::Conflict { owner }, _) => {
-            return Ok(ObjectChange::new(key, Action::Conflict).noted(format!(
-                "already exists and is {owner}; up would refuse to take it over (--force-conflicts to take it)"
-            )));
-        }
-        (Decision::Adopt { owner }, Some(live)) => {
-            let mut c = predicted(cluster, desired, &live, Action::Adopt).await?;
-            c.note = Some(format!(
-                "exists and is {owner}: up --force-conflicts takes it over"
-            ));
-            return Ok(c);
-        }
-        (_, Some(live)) => live,
-    };
-    if desired.is_create_only() {
-        return Ok(ObjectChange::new(key, Action::Unchanged));
-    }
-    predicted(cluster, desired, &live, Action::Update).await
-}
-
-/// A creation, shown whole; marked when its kind is not served yet.
-fn creation(cluster: &Cluster, desired: &Object) -> ObjectChange {
-    let mut c = ObjectChange::new(desired.key(), Action::Create);
-    if cluster
-        .resource(desired.api_version(), desired.kind())
-        .is_none()
-    {
-        c.crd_pending = true;
-        c.note = Some("its kind is not served yet: the CRD comes with the stack".into());
-    }
-    c.diff = Some(unified(None, Some(desired)));
-    c
-}
-
-/// The server's prediction of an apply (a dry run with landscape's field manager and
-/// force, exactly the request `up` sends) against the live object: `changed` when they
-/// differ once normalised, unchanged otherwise.
-async fn predicted(
-    cluster: &Cluster,
-    desired: &Object,
-    live: &Object,
-    changed: Action,
-) -> Result<ObjectChange, ClusterError> {
-    let key = desired.key();
-    let opts = ApplyOptions {
-        dry_run: true,
-        force: true,
-    };
-    let predicted =
-        match cluster.apply(desired, opts).await {
-            Ok(p) => p,
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                return Ok(ObjectChange::new(key, Action::Error).noted(
-                    crate::report::redact::redact(&format!("the server refused the dry run: {e}")),
-                ));
-            }
-        };
-    let mut before = normalize::normalize(live);
-    let mut after = normalize::normalize(&predicted);
-    if before == after {
-        return Ok(ObjectChange::new(key, Action::Unchanged));
-    }
-    mask::mask_pair(Some(&mut before), Some(&mut after));
-    let mut c = ObjectChange::new(key, changed);
-    c.changed_paths = normalize::changed_paths(&before, &after);
-    c.diff = Some(text_diff(&before, &after));
-    Ok(c)
-}
-
-/// A creation (or deletion) shown whole: every line added.
-fn unified(before: Option<&Object>, after: Option<&Object>) -> String {
-    let mut b = before.map(normalize::normalize);
-    let mut a = after.map(normalize::normalize);
-    mask::mask_pair(b.as_mut(), a.as_mut());
-    let empty = Value::Null;
-    text_diff(b.as_ref().unwrap_or(&empty), a.as_ref().unwrap_or(&empty))
-}
-
-fn yaml(v: &Value) -> String {
-    if v.is_null() {
-        String::new()
-    } else {
-        crate::yaml::to_string(v)
-    }
-}
-
-fn text_diff(before: &Value, after: &Value) -> String {
-    let (b, a) = (yaml(before), yaml(after));
-    let diff = similar::TextDiff::from_lines(&b, &a);
-    let text = diff
-        .unified_diff()
-        .context_radius(3)
-        .header("live", "desired")
-        .to_string();
-    crate::report::redact::redact(&text)
 }

@@ -15,14 +15,16 @@ use crate::cluster::{ApplyOptions, ClusterError};
 use crate::health;
 use crate::inventory::Membership;
 use crate::k8s::{CrdInfo, Object, ObjectKey, order};
-use crate::ownership::{self, Decision, Facts, Subject};
+use crate::ownership::{self, Decision, Facts, Flags, Subject};
 use crate::report::{AppliedObject, Change, Event, FailureClass};
+use crate::stack::Component;
 
 /// The result of applying a component.
 #[derive(Debug, Default)]
 pub struct Applied {
     pub created: usize,
     pub configured: usize,
+    pub replaced: usize,
     pub unchanged: usize,
     /// Every object that was not unchanged, with what happened to it.
     pub changes: Vec<AppliedObject>,
@@ -37,6 +39,8 @@ pub enum ApplyFailure {
     Api(ClusterError),
     /// The object exists and belongs to someone else.
     Conflict { object: ObjectKey, owner: String },
+    /// The change needs the object replaced, which landscape may not do unasked.
+    Refused { object: ObjectKey, why: String },
     /// The deadline passed while waiting (a CRD to be established or served).
     Timeout(String),
     /// The run was asked to stop.
@@ -47,7 +51,9 @@ impl ApplyFailure {
     pub fn class(&self) -> FailureClass {
         match self {
             ApplyFailure::Timeout(_) | ApplyFailure::Stopped => FailureClass::Gate,
-            ApplyFailure::Api(_) | ApplyFailure::Conflict { .. } => FailureClass::Api,
+            ApplyFailure::Api(_) | ApplyFailure::Conflict { .. } | ApplyFailure::Refused { .. } => {
+                FailureClass::Api
+            }
         }
     }
 }
@@ -60,6 +66,7 @@ impl std::fmt::Display for ApplyFailure {
                 f,
                 "{object} already exists and is {owner}; landscape does not take over objects it does not own (hint: delete it, change its name in the stack, or re-run with --force-conflicts to take it over)"
             ),
+            ApplyFailure::Refused { object, why } => write!(f, "{object}: {why}"),
             ApplyFailure::Timeout(what) => write!(f, "timed out {what}"),
             ApplyFailure::Stopped => f.write_str("stopped before it was applied"),
         }
@@ -77,10 +84,16 @@ const PARALLEL_APPLIES: usize = 8;
 
 pub async fn apply_component(
     ctx: &Ctx<'_>,
-    component: &str,
+    component: &Component,
     objects: &[Object],
     deadline: Instant,
 ) -> Result<Applied, ApplyFailure> {
+    let batch = Batch {
+        component: &component.name,
+        flags: ctx.opts.flags.for_component(component.replace_allowed),
+        deadline,
+    };
+    let component = component.name.as_str();
     let mut sorted: Vec<&Object> = objects.iter().collect();
     sorted.sort_by_key(|o| order::rank(o));
     let (crds, rest): (Vec<&Object>, Vec<&Object>) = sorted.into_iter().partition(|o| o.is_crd());
@@ -94,7 +107,7 @@ pub async fn apply_component(
     };
 
     if !crds.is_empty() {
-        apply_batch(ctx, component, &crds, deadline, &mut applied).await?;
+        apply_batch(ctx, &batch, &crds, &mut applied).await?;
         progress(&applied);
         wait_for_crds(ctx, component, &crds, deadline).await?;
     }
@@ -108,16 +121,24 @@ pub async fn apply_component(
             .partition(|o| ctx.cluster.resource(o.api_version(), o.kind()).is_some());
         deferred.extend(late);
         if !served.is_empty() {
-            apply_batch(ctx, component, &served, deadline, &mut applied).await?;
+            apply_batch(ctx, &batch, &served, &mut applied).await?;
             progress(&applied);
         }
     }
     if !deferred.is_empty() {
         ensure_kinds_served(ctx, component, &deferred, deadline).await?;
-        apply_batch(ctx, component, &deferred, deadline, &mut applied).await?;
+        apply_batch(ctx, &batch, &deferred, &mut applied).await?;
         progress(&applied);
     }
     Ok(applied)
+}
+
+/// What every batch of a component shares.
+struct Batch<'a> {
+    component: &'a str,
+    /// The run's flags, widened by the component's own settings.
+    flags: Flags,
+    deadline: Instant,
 }
 
 /// Reads a batch's live objects, decides each by the ownership policy, records what will be
@@ -125,11 +146,11 @@ pub async fn apply_component(
 /// an object), then writes.
 async fn apply_batch(
     ctx: &Ctx<'_>,
-    component: &str,
+    how: &Batch<'_>,
     batch: &[&Object],
-    deadline: Instant,
     applied: &mut Applied,
 ) -> Result<(), ApplyFailure> {
+    let (component, deadline) = (how.component, how.deadline);
     if ctx.cancel.is_cancelled() {
         return Err(ApplyFailure::Stopped);
     }
@@ -140,7 +161,7 @@ async fn apply_batch(
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    let (decisions, records) = decide(ctx, batch, &lives).await?;
+    let (decisions, records) = decide(ctx, how, batch, &lives).await?;
     ctx.record(component, &records).await?;
 
     let results: Vec<Result<(Change, Object), ApplyFailure>> =
@@ -151,7 +172,7 @@ async fn apply_batch(
                     (Decision::Apply, Some(live)) if obj.is_create_only() => {
                         Ok((Change::Unchanged, live))
                     }
-                    (decision, live) => apply_one(ctx, obj, live, decision, deadline).await,
+                    (decision, live) => apply_one(ctx, how, obj, live, decision).await,
                 }
             })
             .buffered(PARALLEL_APPLIES)
@@ -162,6 +183,7 @@ async fn apply_batch(
         match change {
             Change::Created => applied.created += 1,
             Change::Configured | Change::Adopted => applied.configured += 1,
+            Change::Replaced => applied.replaced += 1,
             Change::Unchanged => applied.unchanged += 1,
             Change::Used => {}
         }
@@ -177,13 +199,14 @@ async fn apply_batch(
 }
 
 /// What to record before a batch is written: each object about to be created or taken
-/// over, and each retained one the stack renders again.
+/// over, each retained one the stack renders again, and each one another component owned.
 type Records = Vec<(ObjectKey, Membership)>;
 
 /// The ownership decision for each object of a batch, and what to record before writing;
 /// a conflict fails the component.
 async fn decide(
     ctx: &Ctx<'_>,
+    how: &Batch<'_>,
     batch: &[&Object],
     lives: &[Option<Object>],
 ) -> Result<(Vec<Decision>, Records), ApplyFailure> {
@@ -201,7 +224,7 @@ async fn decide(
             membership,
             applyset: &applyset,
         };
-        let decision = ownership::decide(&subject, &ctx.opts.flags, &Facts::default());
+        let decision = ownership::decide(&subject, &how.flags, &Facts::default());
         match &decision {
             Decision::Conflict { owner } => {
                 return Err(ApplyFailure::Conflict {
@@ -214,6 +237,8 @@ async fn decide(
             Decision::Apply if membership == Membership::Retained => {
                 records.push((key, Membership::Member))
             }
+            // Another component's until now: it moves to this one.
+            Decision::Apply if !inv.records(how.component, &key) => records.push((key, membership)),
             _ => {}
         }
         decisions.push(decision);
@@ -222,19 +247,27 @@ async fn decide(
 }
 
 /// Applies one object with retries; tells created, configured and unchanged apart by the
-/// live object's resourceVersion before and after.
+/// live object's resourceVersion before and after. A change the API refuses because fields
+/// cannot change is decided again knowing that: the object is replaced when the policy
+/// allows, refused otherwise.
 async fn apply_one(
     ctx: &Ctx<'_>,
+    how: &Batch<'_>,
     obj: &Object,
     live: Option<Object>,
     decision: Decision,
-    deadline: Instant,
 ) -> Result<(Change, Object), ApplyFailure> {
     let opts = ApplyOptions {
         dry_run: false,
         force: true,
     };
-    let result = with_retries(ctx, deadline, || ctx.cluster.apply(obj, opts)).await?;
+    let result = match with_retries(ctx, how.deadline, || ctx.cluster.apply(obj, opts)).await {
+        Ok(result) => result,
+        Err(e) => match (e.immutable_fields(), &live) {
+            (Some(fields), Some(live)) => return replace_one(ctx, how, obj, live, fields).await,
+            _ => return Err(e.into()),
+        },
+    };
     let change = match (&decision, &live) {
         (Decision::Adopt { .. }, _) => Change::Adopted,
         (_, None) => Change::Created,
@@ -242,6 +275,57 @@ async fn apply_one(
         (_, Some(_)) => Change::Configured,
     };
     Ok((change, result))
+}
+
+/// Replaces an object whose change the API refused, if the ownership policy allows.
+async fn replace_one(
+    ctx: &Ctx<'_>,
+    how: &Batch<'_>,
+    obj: &Object,
+    live: &Object,
+    fields: Vec<String>,
+) -> Result<(Change, Object), ApplyFailure> {
+    let key = obj.key();
+    let facts = Facts {
+        immutable: Some(fields),
+        ..Facts::default()
+    };
+    let decision = {
+        let inv = ctx.inventory.lock().await;
+        let applyset = inv.applyset();
+        let subject = Subject {
+            key: &key,
+            desired: Some(obj),
+            live: Some(live),
+            membership: inv.membership(&key),
+            applyset: &applyset,
+        };
+        ownership::decide(&subject, &how.flags, &facts)
+    };
+    let plan = match decision {
+        Decision::Replace(plan) => plan,
+        Decision::Refused { why } => return Err(ApplyFailure::Refused { object: key, why }),
+        // Not landscape's own (an object taken over with --force-conflicts): only its
+        // owner may delete it.
+        _ => {
+            return Err(ApplyFailure::Refused {
+                object: key,
+                why: "the API refuses the change on an existing object, and landscape replaces only objects it created".into(),
+            });
+        }
+    };
+    ctx.sink.emit(&Event::Waiting {
+        component: how.component.to_string(),
+        reason: format!("replacing {key}: {}", plan.why),
+        not_ready: vec![],
+    });
+    super::replace::delete_for_replacement(ctx, live, &plan, &how.flags, how.deadline).await?;
+    let opts = ApplyOptions {
+        dry_run: false,
+        force: true,
+    };
+    let created = with_retries(ctx, how.deadline, || ctx.cluster.apply(obj, opts)).await?;
+    Ok((Change::Replaced, created))
 }
 
 /// A cluster call retried on transient errors until the deadline; a kind not served yet

@@ -43,17 +43,19 @@ pub(super) async fn run(
         (Err(class), summary)
     };
 
-    let applied = match apply::apply_component(ctx, &component.name, objects, deadline).await {
+    let applied = match apply::apply_component(ctx, component, objects, deadline).await {
         Ok(a) => a,
         Err(e) => return fail(summary, e.class(), e.to_string(), vec![]),
     };
     summary.created = applied.created;
     summary.configured = applied.configured;
+    summary.replaced = applied.replaced;
     summary.unchanged = applied.unchanged;
     ctx.sink.emit(&Event::ObjectsApplied {
         component: component.name.clone(),
         created: applied.created,
         configured: applied.configured,
+        replaced: applied.replaced,
         unchanged: applied.unchanged,
         changes: applied.changes.clone(),
     });

@@ -241,7 +241,10 @@ async fn delete_one(
 /// them with it: the policy is set to Retain, and — since the controller lifts its
 /// ownership only eventually — the ownership is lifted from each claim here, before the
 /// set goes.
-async fn keep_claims(cluster: &Cluster, sts: &Object) -> Result<Vec<ObjectKey>, ClusterError> {
+pub(super) async fn keep_claims(
+    cluster: &Cluster,
+    sts: &Object,
+) -> Result<Vec<ObjectKey>, ClusterError> {
     let policy = sts.pointer_str("/spec/persistentVolumeClaimRetentionPolicy/whenDeleted");
     if policy == Some("Delete") {
         cluster

@@ -17,13 +17,16 @@
 //! flight a few seconds, records what it did, and ends with an `interrupted` event.
 
 mod apply;
+mod checks;
 mod component;
 mod delete;
 mod down;
 mod gate;
+pub mod migrate;
 mod preflight;
 mod prune;
 mod record;
+mod replace;
 pub mod schedule;
 mod status;
 
@@ -70,6 +73,8 @@ pub struct RunOptions {
     pub inputs: Inputs,
     /// Wait this long for another run's lock before giving up.
     pub wait_for_lock: Option<Duration>,
+    /// `doctor` checks not to run before the first write (`--skip-checks`).
+    pub skip_checks: Vec<String>,
 }
 
 /// How long what is in flight may take to finish once a run is asked to stop.
@@ -108,6 +113,9 @@ pub enum RunError {
     /// anything is written.
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
+    /// The cluster cannot take the stack: checks failed before anything was written.
+    #[error("the cluster cannot take this stack: {} (hint: `landscape doctor` explains each; --skip-checks NAME overrides a check)", describe_findings(.0))]
+    Unfit(Vec<crate::doctor::Finding>),
     /// Objects that exist and belong to someone else: found before anything is written.
     #[error("{} (hint: delete them, rename them in the stack, or re-run with --force-conflicts to take them over)", .0.join("; "))]
     Conflicts(Vec<String>),
@@ -142,6 +150,14 @@ pub enum RunError {
     },
 }
 
+fn describe_findings(findings: &[crate::doctor::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("{}: {}", f.check, f.saw))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn describe_failures(failed: &[(String, FailureClass)]) -> String {
     let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
     format!("not healthy: {}", names.join(", "))
@@ -152,6 +168,7 @@ impl RunError {
         use crate::ExitCode;
         match self {
             RunError::Invalid(_) | RunError::NotInstalled(_) => ExitCode::InvalidInput,
+            RunError::Unfit(_) => ExitCode::Unfit,
             RunError::Conflicts(_)
             | RunError::OtherStack { .. }
             | RunError::Locked(_)
@@ -195,7 +212,15 @@ pub struct Install<'a> {
 /// Installs the stack: the phases of the module documentation, in order.
 pub async fn up(run: &Install<'_>) -> Result<Summary, RunError> {
     let started = Instant::now();
-    let inventory = record::load_checked(run).await?;
+    // A caller who may not read the inventory learns from the rights check what else is
+    // missing before the read's own error ends the run.
+    let inventory = match record::load_checked(run).await {
+        Err(RunError::Cluster(e)) if e.code() == 403 => Err(RunError::Cluster(e)),
+        Err(e) => return Err(e),
+        Ok(inventory) => Ok(inventory),
+    };
+    checks::run(run, inventory.as_ref().ok()).await?;
+    let inventory = inventory?;
     preflight::check(run, &inventory).await?;
     let lease = take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?;
     let cancel = run.cancel.clone();
@@ -214,7 +239,7 @@ pub async fn up(run: &Install<'_>) -> Result<Summary, RunError> {
 async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunError> {
     // Another run may have finished while this one waited for the lock: start from what
     // the cluster holds now.
-    let previous = record::load_checked(run).await?;
+    let previous = record::with_renames(run, record::load_checked(run).await?);
     let inventory = tokio::sync::Mutex::new(record::first(run, previous.clone()).await?);
     run.sink.emit(&plan_event(run.stack, run.plan));
     let ctx = Ctx {
@@ -232,7 +257,7 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
     } = run_components(&ctx, run, &previous).await;
     let interrupted = run.cancel.reason();
     if scheduler.all_healthy() && run.opts.prune && interrupted.is_none() {
-        let removed = prune::removed_components(&ctx, run.stack, &previous).await?;
+        let removed = prune::removed_components(&ctx, run.stack, run.rendered, &previous).await?;
         summaries.extend(removed.into_iter().map(|s| (s.name.clone(), s)));
     }
     let mut inv = inventory.lock().await;
@@ -423,7 +448,7 @@ fn summarize(
         result,
         changed: components
             .iter()
-            .any(|c| c.created + c.configured + c.pruned > 0),
+            .any(|c| c.created + c.configured + c.replaced + c.pruned > 0),
         components,
         duration_ms: started.elapsed().as_millis() as u64,
     }

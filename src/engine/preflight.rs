@@ -30,12 +30,12 @@ pub(super) async fn check(run: &Install<'_>, inventory: &Inventory) -> Result<()
         inventory.applyset()
     );
     let live = run.cluster.read_all(&objects, &selector).await?;
-    let decisions = decide_all(&objects, &live, inventory, &run.opts.flags);
-    let conflicts: Vec<String> = decisions
+    let decided = decide_all(run, &live, inventory).await?;
+    let conflicts: Vec<String> = decided
         .iter()
-        .filter_map(|(o, d)| match d {
+        .filter_map(|d| match &d.decision {
             Decision::Conflict { owner } => {
-                Some(format!("{} already exists and is {owner}", o.key()))
+                Some(format!("{} already exists and is {owner}", d.object.key()))
             }
             _ => None,
         })
@@ -43,7 +43,8 @@ pub(super) async fn check(run: &Install<'_>, inventory: &Inventory) -> Result<()
     if !conflicts.is_empty() {
         return Err(RunError::Conflicts(conflicts));
     }
-    let refused = dry_run(run.cluster, &decisions, &live).await?;
+    let mut refused: Vec<String> = decided.iter().filter_map(Decided::refusal).collect();
+    refused.extend(dry_run(run.cluster, &decided, &live, inventory).await?);
     if refused.is_empty() {
         Ok(())
     } else {
@@ -51,29 +52,67 @@ pub(super) async fn check(run: &Install<'_>, inventory: &Inventory) -> Result<()
     }
 }
 
+/// One rendered object, decided.
+struct Decided<'a> {
+    object: &'a Object,
+    /// The flags for its component (`replace: allow` widens them).
+    flags: ownership::Flags,
+    decision: Decision,
+}
+
+impl Decided<'_> {
+    fn refusal(&self) -> Option<String> {
+        match &self.decision {
+            Decision::Refused { why } => Some(format!("{}: {why}", self.object.key())),
+            _ => None,
+        }
+    }
+}
+
 /// The ownership decision for every rendered object.
-fn decide_all<'a>(
-    objects: &[&'a Object],
+async fn decide_all<'a>(
+    run: &Install<'a>,
     live: &BTreeMap<ObjectKey, Option<Object>>,
     inventory: &Inventory,
+) -> Result<Vec<Decided<'a>>, ClusterError> {
+    let mut out = Vec::new();
+    for r in run.rendered {
+        let replace_allowed = run
+            .stack
+            .component(&r.name)
+            .is_some_and(|c| c.replace_allowed);
+        let flags = run.opts.flags.for_component(replace_allowed);
+        for object in &r.objects {
+            let live = live.get(&object.key()).and_then(Option::as_ref);
+            let facts = ownership::facts::for_rendered(run.cluster, object, live).await?;
+            let decision = decide_one(object, live, inventory, &flags, &facts);
+            out.push(Decided {
+                object,
+                flags,
+                decision,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn decide_one(
+    object: &Object,
+    live: Option<&Object>,
+    inventory: &Inventory,
     flags: &ownership::Flags,
-) -> Vec<(&'a Object, Decision)> {
+    facts: &Facts,
+) -> Decision {
+    let key = object.key();
     let applyset = inventory.applyset();
-    objects
-        .iter()
-        .map(|o| {
-            let key = o.key();
-            let live = live.get(&key).and_then(Option::as_ref);
-            let subject = Subject {
-                key: &key,
-                desired: Some(o),
-                live,
-                membership: inventory.membership(&key),
-                applyset: &applyset,
-            };
-            (*o, ownership::decide(&subject, flags, &Facts::default()))
-        })
-        .collect()
+    let subject = Subject {
+        key: &key,
+        desired: Some(object),
+        live,
+        membership: inventory.membership(&key),
+        applyset: &applyset,
+    };
+    ownership::decide(&subject, flags, facts)
 }
 
 /// Every object's name and namespace, by the API's rules.
@@ -129,13 +168,15 @@ fn kinds_served(plan: &Plan, rendered: &[RenderedComponent], cluster: &Cluster) 
 }
 
 /// Sends a server-side dry run of every object `up` would write whose kind is served and
-/// whose namespace exists, and returns the ones the API server refuses for good.
-/// Transient failures (a webhook of the stack that is not running yet) prove nothing and
-/// are let through; the real apply retries them.
+/// whose namespace exists, and returns the ones the API server refuses for good. A change
+/// it refuses only because fields cannot change is decided again knowing that: a
+/// replacement `up` will make, or a refusal. Transient failures (a webhook of the stack
+/// that is not running yet) prove nothing and are let through; the real apply retries them.
 async fn dry_run(
     cluster: &Cluster,
-    decisions: &[(&Object, Decision)],
+    decided: &[Decided<'_>],
     live: &BTreeMap<ObjectKey, Option<Object>>,
+    inventory: &Inventory,
 ) -> Result<Vec<String>, ClusterError> {
     let namespace_exists = |ns: &str| {
         crate::k8s::is_system_namespace(ns)
@@ -148,15 +189,22 @@ async fn dry_run(
                 })
                 .is_some_and(Option::is_some)
     };
-    let judged: Vec<&Object> = decisions
+    let judged: Vec<&Decided> = decided
         .iter()
-        .filter(|(o, d)| d.writes() && !(o.is_create_only() && matches!(d, Decision::Apply)))
-        .map(|(o, _)| *o)
-        .filter(|o| cluster.resource(o.api_version(), o.kind()).is_some())
-        .filter(|o| o.namespace().is_none_or(namespace_exists))
+        .filter(|d| {
+            d.decision.writes()
+                && !(d.object.is_create_only() && matches!(d.decision, Decision::Apply))
+        })
+        .filter(|d| {
+            cluster
+                .resource(d.object.api_version(), d.object.kind())
+                .is_some()
+        })
+        .filter(|d| d.object.namespace().is_none_or(namespace_exists))
         .collect();
     let refusals: Vec<Option<String>> = futures::stream::iter(judged)
-        .map(|o| async move {
+        .map(|d| async move {
+            let o = d.object;
             let opts = ApplyOptions {
                 dry_run: true,
                 force: true,
@@ -164,6 +212,17 @@ async fn dry_run(
             match cluster.apply(o, opts).await {
                 Ok(_) => Ok(None),
                 Err(e) if e.is_transient() => Ok(None),
+                Err(e) if let Some(fields) = e.immutable_fields() => {
+                    let live = live.get(&o.key()).and_then(Option::as_ref);
+                    let facts = Facts {
+                        immutable: Some(fields),
+                        ..Facts::default()
+                    };
+                    Ok(match decide_one(o, live, inventory, &d.flags, &facts) {
+                        Decision::Refused { why } => Some(format!("{}: {why}", o.key())),
+                        _ => None,
+                    })
+                }
                 Err(e @ ClusterError::Api { .. }) if is_refusal(&e) => Ok(Some(format!(
                     "{}: the API server refuses it: {}",
                     o.key(),

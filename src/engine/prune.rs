@@ -48,8 +48,10 @@ pub(super) async fn stale_objects(
 pub(super) async fn removed_components(
     ctx: &Ctx<'_>,
     stack: &Stack,
+    rendered: &[RenderedComponent],
     previous: &Inventory,
 ) -> Result<Vec<ComponentSummary>, ClusterError> {
+    let desired = rendered_keys(rendered);
     let mut summaries = Vec::new();
     for name in previous.components.keys() {
         if stack.component(name).is_some() {
@@ -59,6 +61,9 @@ pub(super) async fn removed_components(
         let stale: Vec<ObjectKey> = {
             let inv = ctx.inventory.lock().await;
             inv.component_objects(name)
+                .into_iter()
+                .filter(|k| !desired.contains(k))
+                .collect()
         };
         let pruned = prune(ctx, name, stale).await?;
         ctx.inventory.lock().await.components.remove(name);

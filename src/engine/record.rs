@@ -35,6 +35,18 @@ fn given_identity(run: &Install<'_>) -> StackIdentity {
         .unwrap_or_else(|| crate::prepare::identity(run.stack))
 }
 
+/// The inventory with each renamed component's objects moved to its new name (a component
+/// that `replaces:` another), so that they are applied in place, never deleted and created
+/// again, and what the new component no longer renders is pruned as its own.
+pub(super) fn with_renames(run: &Install<'_>, mut inv: Inventory) -> Inventory {
+    for c in &run.stack.components {
+        if let Some(old) = &c.replaces {
+            inv.rename_component(old, &c.name);
+        }
+    }
+    inv
+}
+
 /// Records the run before its first write: the stack's identity, inputs, order, and each
 /// component's version and readiness rules, so that a run killed at any point leaves an
 /// inventory that `diff`, `status` and `down` can work from.

@@ -36,6 +36,21 @@ impl Members {
     }
 }
 
+impl Extend<ObjectKey> for Members {
+    fn extend<I: IntoIterator<Item = ObjectKey>>(&mut self, keys: I) {
+        self.0.extend(keys);
+    }
+}
+
+impl IntoIterator for Members {
+    type Item = ObjectKey;
+    type IntoIter = std::collections::btree_set::IntoIter<ObjectKey>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl FromIterator<ObjectKey> for Members {
     fn from_iter<I: IntoIterator<Item = ObjectKey>>(iter: I) -> Self {
         Members(iter.into_iter().collect())

@@ -259,20 +259,59 @@ impl Inventory {
 
     /// Adds objects to a component (before they are created or taken over, so that a
     /// crash never leaves one unrecorded); a retained object rendered again is a member
-    /// again. Returns whether anything changed.
+    /// again, and an object another component owned moves here (keeping whether it was
+    /// adopted). Returns whether anything changed.
     pub fn add(&mut self, component: &str, keys: &[(ObjectKey, Membership)]) -> bool {
-        let record = self.components.entry(component.to_string()).or_default();
         let mut changed = false;
         for (k, how) in keys {
             changed |= self.retained.remove(k);
+            let mut was_adopted = false;
+            for (_, other) in self
+                .components
+                .iter_mut()
+                .filter(|(name, _)| name.as_str() != component)
+            {
+                changed |= other.objects.remove(k);
+                if other.adopted.remove(k) {
+                    was_adopted = true;
+                    changed = true;
+                }
+            }
+            let record = self.components.entry(component.to_string()).or_default();
             // A taken-over object is adopted even under a name landscape once created: the
             // object there now is someone else's.
             changed |= match how {
                 Membership::Adopted => record.objects.remove(k) | record.adopted.insert(k.clone()),
+                _ if was_adopted || record.adopted.contains(k) => record.adopted.insert(k.clone()),
                 _ => record.objects.insert(k.clone()),
             };
         }
         changed
+    }
+
+    /// Whether `component` records `key` (created or adopted).
+    pub fn records(&self, component: &str, key: &ObjectKey) -> bool {
+        self.components
+            .get(component)
+            .is_some_and(|c| c.objects.contains(key) || c.adopted.contains(key))
+    }
+
+    /// Moves everything component `old` owns to `new` (a component renamed with
+    /// `replaces:`), and forgets `old`. Returns whether anything moved.
+    pub fn rename_component(&mut self, old: &str, new: &str) -> bool {
+        let Some(from) = self.components.remove(old) else {
+            return false;
+        };
+        let to = self.components.entry(new.to_string()).or_default();
+        to.objects.extend(from.objects);
+        to.adopted.extend(from.adopted);
+        if to.version.is_none() {
+            to.version = from.version;
+        }
+        for name in self.order.iter_mut().filter(|n| n.as_str() == old) {
+            *name = new.to_string();
+        }
+        true
     }
 
     /// Forgets objects of a component (deleted, or released).
@@ -369,6 +408,36 @@ mod tests {
         assert_eq!(inv.membership(&created), Membership::Retained);
         assert!(inv.add("a", &[(created.clone(), Membership::Member)]));
         assert_eq!(inv.membership(&created), Membership::Member);
+    }
+
+    #[test]
+    fn objects_move_between_components_and_with_a_rename() {
+        let mut inv = Inventory::new(identity());
+        let cm = key("ConfigMap", "shared");
+        let taken = key("ConfigMap", "taken");
+        inv.add(
+            "a",
+            &[
+                (cm.clone(), Membership::Member),
+                (taken.clone(), Membership::Adopted),
+            ],
+        );
+        inv.order = vec!["a".into()];
+        // Rendered by `b` now: it moves, and an adopted object stays adopted.
+        assert!(inv.add(
+            "b",
+            &[
+                (cm.clone(), Membership::Member),
+                (taken.clone(), Membership::Member)
+            ]
+        ));
+        assert!(!inv.records("a", &cm) && inv.records("b", &cm));
+        assert_eq!(inv.membership(&taken), Membership::Adopted);
+        assert!(inv.component_objects("a").is_empty());
+        assert!(inv.rename_component("b", "c"));
+        assert!(!inv.components.contains_key("b"));
+        assert_eq!(inv.component_objects("c").len(), 2);
+        assert!(!inv.rename_component("gone", "c"));
     }
 
     #[test]

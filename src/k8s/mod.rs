@@ -4,11 +4,17 @@
 //! and what the renderer may know of a cluster. Nothing here does I/O.
 
 pub mod base64;
+pub mod crd;
 pub mod image;
 pub mod names;
 pub mod object;
 pub mod order;
+pub mod pod_security;
+pub mod quantity;
+pub mod replace;
 pub mod scope;
+pub mod version;
+pub mod workload;
 
 pub use object::{Condition, Object, ObjectKey, annotations, labels, split_api_version};
 

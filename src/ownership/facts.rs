@@ -96,6 +96,26 @@ pub async fn namespace_contents(
     Ok(out)
 }
 
+/// The facts for applying `desired` over `live`: for a CRD that stops serving a version,
+/// how many custom resources of its kind exist (the API's refusals, the other fact, come
+/// from dry runs and applies).
+pub async fn for_rendered(
+    cluster: &Cluster,
+    desired: &Object,
+    live: Option<&Object>,
+) -> Result<super::Facts, ClusterError> {
+    let mut facts = super::Facts::default();
+    if let Some(live) = live
+        && desired.is_crd()
+        && !crate::k8s::crd::version_changes(live, desired)
+            .unserved
+            .is_empty()
+    {
+        facts.custom_resources = custom_resources(cluster, live, &|_| false).await?;
+    }
+    Ok(facts)
+}
+
 /// How many custom resources of a CRD's kind exist that `owned` does not claim.
 pub async fn custom_resources(
     cluster: &Cluster,

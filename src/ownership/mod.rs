@@ -18,6 +18,14 @@
 //!   resource of their kind goes with them) unless `--delete-crds`, and even then not
 //!   while custom resources exist unless `--delete-custom-resources`; volume claims (their
 //!   data) unless `--delete-volumes`; namespaces that still hold anything else.
+//! - A change the API refuses on an existing object (an immutable field) is made by
+//!   replacing the object, the way its kind allows ([`crate::k8s::replace`]): Jobs, role
+//!   bindings and StatefulSets (orphaning their pods) without asking; what interrupts a
+//!   workload or an address only with `--allow-replace`; a volume claim only with that and
+//!   `--delete-volumes`.
+//! - A CRD that drops a version custom resources are still stored at is refused; one that
+//!   stops serving a version while custom resources exist needs
+//!   `--allow-crd-version-removal`.
 
 pub mod facts;
 mod let_go;
@@ -25,6 +33,7 @@ mod let_go;
 pub use let_go::{LetGo, Verdict, claim_sources, let_go};
 
 use crate::inventory::Membership;
+use crate::k8s::replace::{Consent, ReplacePlan};
 use crate::k8s::{Object, ObjectKey, labels};
 
 /// The flags that widen what landscape may do.
@@ -40,6 +49,22 @@ pub struct Flags {
     pub delete_volumes: bool,
     /// Delete objects that were adopted rather than release them.
     pub delete_adopted: bool,
+    /// Replace objects whose change the API refuses even when that interrupts a workload
+    /// (a selector) or an address (a Service).
+    pub allow_replace: bool,
+    /// Let a CRD stop serving a version while custom resources exist.
+    pub allow_crd_version_removal: bool,
+}
+
+impl Flags {
+    /// The flags for one component's objects: these, widened by what the component allows
+    /// itself (`replace: allow`).
+    pub fn for_component(self, replace_allowed: bool) -> Flags {
+        Flags {
+            allow_replace: self.allow_replace || replace_allowed,
+            ..self
+        }
+    }
 }
 
 /// One object, as landscape sees it when it decides.
@@ -59,8 +84,12 @@ pub struct Subject<'a> {
 pub struct Facts {
     /// For a namespace: what it holds that is not going away with this run.
     pub namespace_holds: Vec<String>,
-    /// For a CRD: how many custom resources of its kind exist that the stack does not own.
+    /// For a CRD: how many custom resources of its kind exist (that the stack does not
+    /// own, when it is let go of; all of them, when it is applied).
     pub custom_resources: usize,
+    /// The fields the API server refused to change on the live object (from a dry run or
+    /// an apply): the change needs the object replaced.
+    pub immutable: Option<Vec<String>>,
 }
 
 /// Why an object the stack lets go of stays.
@@ -129,6 +158,10 @@ pub enum Decision {
     LeaveAlone { why: String },
     /// Let go of and already gone: only the record goes.
     Forget,
+    /// Landscape's, changed in a way the API refuses: deleted and created again.
+    Replace(ReplacePlan),
+    /// Landscape's, changed in a way landscape will not make without a flag, or not at all.
+    Refused { why: String },
 }
 
 impl Decision {
@@ -141,6 +174,7 @@ impl Decision {
                 | Decision::Adopt { .. }
                 | Decision::Delete
                 | Decision::Release
+                | Decision::Replace(_)
         )
     }
 }
@@ -149,7 +183,7 @@ impl Decision {
 pub fn decide(s: &Subject, flags: &Flags, facts: &Facts) -> Decision {
     match (s.desired, s.live) {
         (Some(_), None) => Decision::Create,
-        (Some(desired), Some(live)) => decide_rendered(s, desired, live, flags),
+        (Some(desired), Some(live)) => decide_rendered(s, desired, live, flags, facts),
         (None, None) => Decision::Forget,
         (None, Some(live)) => decide_let_go(s, live, flags, facts),
     }
@@ -159,9 +193,23 @@ fn is_ours(s: &Subject, live: &Object) -> bool {
     s.membership != Membership::None && live.label(labels::APPLYSET_PART_OF) == Some(s.applyset)
 }
 
-fn decide_rendered(s: &Subject, desired: &Object, live: &Object, flags: &Flags) -> Decision {
+fn decide_rendered(
+    s: &Subject,
+    desired: &Object,
+    live: &Object,
+    flags: &Flags,
+    facts: &Facts,
+) -> Decision {
     if is_ours(s, live) {
-        return Decision::Apply;
+        if desired.is_crd()
+            && let Some(why) = crd_refusal(desired, live, flags, facts)
+        {
+            return Decision::Refused { why };
+        }
+        return match &facts.immutable {
+            Some(fields) => replacement(crate::k8s::replace::plan(desired, live, fields), flags),
+            None => Decision::Apply,
+        };
     }
     let owner = foreign_owner(live);
     if desired.is_namespace() {
@@ -207,6 +255,45 @@ fn decide_let_go(s: &Subject, live: &Object, flags: &Flags, facts: &Facts) -> De
     Decision::Delete
 }
 
+/// Replaces the object when the flags give the consent its kind needs.
+fn replacement(plan: ReplacePlan, flags: &Flags) -> Decision {
+    let hint = match plan.consent {
+        Consent::None => return Decision::Replace(plan),
+        Consent::AllowReplace if flags.allow_replace => return Decision::Replace(plan),
+        Consent::AllowReplaceAndVolumes if flags.allow_replace && flags.delete_volumes => {
+            return Decision::Replace(plan);
+        }
+        Consent::AllowReplace => "--allow-replace, or `replace: allow` on the component",
+        Consent::AllowReplaceAndVolumes => "--allow-replace with --delete-volumes",
+    };
+    Decision::Refused {
+        why: format!("{} (hint: {hint} to replace it)", plan.why),
+    }
+}
+
+/// Why a new definition of a CRD may not be applied over the live one, if it may not.
+fn crd_refusal(desired: &Object, live: &Object, flags: &Flags, facts: &Facts) -> Option<String> {
+    let changes = crate::k8s::crd::version_changes(live, desired);
+    if !changes.dropped_stored.is_empty() {
+        return Some(format!(
+            "the new definition drops version {}, which custom resources are still stored at (status.storedVersions) (hint: first apply a definition that still serves it with the new storage version, run `landscape migrate-storage {}`, then upgrade)",
+            changes.dropped_stored.join(", "),
+            desired.name()
+        ));
+    }
+    if !changes.unserved.is_empty()
+        && facts.custom_resources > 0
+        && !flags.allow_crd_version_removal
+    {
+        return Some(format!(
+            "version {} would no longer be served while {} custom resources exist: clients still using it break (hint: --allow-crd-version-removal)",
+            changes.unserved.join(", "),
+            facts.custom_resources
+        ));
+    }
+    None
+}
+
 /// Who an existing object seems to belong to, for messages. Ownership itself is decided
 /// by the inventory, never by labels anyone could copy.
 pub fn foreign_owner(live: &Object) -> String {
@@ -239,186 +326,4 @@ pub fn field_managers(live: &Object) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const SET: &str = "applyset-x-v1";
-
-    fn obj(kind: &str, name: &str, ours: bool) -> Object {
-        let (api, ns) = match kind {
-            "Namespace" => ("v1", None),
-            "CustomResourceDefinition" => ("apiextensions.k8s.io/v1", None),
-            _ => ("v1", Some("ns")),
-        };
-        let mut o =
-            json!({"apiVersion": api, "kind": kind, "metadata": {"name": name, "labels": {}}});
-        if let Some(ns) = ns {
-            o["metadata"]["namespace"] = json!(ns);
-        }
-        if ours {
-            o["metadata"]["labels"][labels::APPLYSET_PART_OF] = json!(SET);
-        }
-        Object(o)
-    }
-
-    fn decide_for(
-        desired: Option<&Object>,
-        live: Option<&Object>,
-        membership: Membership,
-        flags: Flags,
-        facts: Facts,
-    ) -> Decision {
-        let key = desired.or(live).unwrap().key();
-        decide(
-            &Subject {
-                key: &key,
-                desired,
-                live,
-                membership,
-                applyset: SET,
-            },
-            &flags,
-            &facts,
-        )
-    }
-
-    #[test]
-    fn rendered_objects() {
-        let cm = obj("ConfigMap", "c", true);
-        let foreign = obj("ConfigMap", "c", false);
-        let none = Flags::default();
-        let forced = Flags {
-            force_conflicts: true,
-            ..Flags::default()
-        };
-        let f = Facts::default;
-        assert_eq!(
-            decide_for(Some(&cm), None, Membership::None, none, f()),
-            Decision::Create
-        );
-        assert_eq!(
-            decide_for(Some(&cm), Some(&cm), Membership::Member, none, f()),
-            Decision::Apply
-        );
-        assert!(matches!(
-            decide_for(Some(&cm), Some(&foreign), Membership::None, none, f()),
-            Decision::Conflict { .. }
-        ));
-        assert!(matches!(
-            decide_for(Some(&cm), Some(&foreign), Membership::None, forced, f()),
-            Decision::Adopt { .. }
-        ));
-        // A member someone replaced (label gone) is theirs again.
-        assert!(matches!(
-            decide_for(Some(&cm), Some(&foreign), Membership::Member, none, f()),
-            Decision::Conflict { .. }
-        ));
-        // Labels alone never make an object ours.
-        assert!(matches!(
-            decide_for(Some(&cm), Some(&cm), Membership::None, none, f()),
-            Decision::Conflict { .. }
-        ));
-        let ns = obj("Namespace", "shop", false);
-        assert!(matches!(
-            decide_for(Some(&ns), Some(&ns), Membership::None, forced, f()),
-            Decision::Use { .. }
-        ));
-    }
-
-    #[test]
-    fn objects_let_go_of() {
-        let none = Flags::default();
-        let cm = obj("ConfigMap", "c", true);
-        let f = Facts::default;
-        assert_eq!(
-            decide_for(None, Some(&cm), Membership::Member, none, f()),
-            Decision::Delete
-        );
-        assert_eq!(
-            decide_for(None, Some(&cm), Membership::Adopted, none, f()),
-            Decision::Release
-        );
-        let all = Flags {
-            delete_adopted: true,
-            delete_crds: true,
-            delete_volumes: true,
-            ..Flags::default()
-        };
-        assert_eq!(
-            decide_for(None, Some(&cm), Membership::Adopted, all, f()),
-            Decision::Delete
-        );
-        let replaced = obj("ConfigMap", "c", false);
-        assert!(matches!(
-            decide_for(None, Some(&replaced), Membership::Member, none, f()),
-            Decision::LeaveAlone { .. }
-        ));
-        let key = cm.key();
-        assert_eq!(
-            decide(
-                &Subject {
-                    key: &key,
-                    desired: None,
-                    live: None,
-                    membership: Membership::Member,
-                    applyset: SET
-                },
-                &none,
-                &f()
-            ),
-            Decision::Forget
-        );
-    }
-
-    #[test]
-    fn what_users_keep_is_kept() {
-        let none = Flags::default();
-        let crd = obj("CustomResourceDefinition", "w.x.io", true);
-        assert_eq!(
-            decide_for(None, Some(&crd), Membership::Member, none, Facts::default()),
-            Decision::Keep(KeepReason::Crd)
-        );
-        let crds = Flags {
-            delete_crds: true,
-            ..Flags::default()
-        };
-        let in_use = Facts {
-            custom_resources: 3,
-            ..Facts::default()
-        };
-        assert_eq!(
-            decide_for(None, Some(&crd), Membership::Member, crds, in_use.clone()),
-            Decision::Keep(KeepReason::CrdInUse {
-                custom_resources: 3
-            })
-        );
-        let everything = Flags {
-            delete_crds: true,
-            delete_custom_resources: true,
-            ..Flags::default()
-        };
-        assert_eq!(
-            decide_for(None, Some(&crd), Membership::Member, everything, in_use),
-            Decision::Delete
-        );
-        let pvc = obj("PersistentVolumeClaim", "data", true);
-        assert_eq!(
-            decide_for(None, Some(&pvc), Membership::Member, none, Facts::default()),
-            Decision::Keep(KeepReason::Volume)
-        );
-        let ns = obj("Namespace", "shop", true);
-        let held = Facts {
-            namespace_holds: vec!["ConfigMap mine".into()],
-            ..Facts::default()
-        };
-        assert!(matches!(
-            decide_for(None, Some(&ns), Membership::Member, none, held),
-            Decision::Keep(KeepReason::NamespaceInUse { .. })
-        ));
-        assert_eq!(
-            decide_for(None, Some(&ns), Membership::Member, none, Facts::default()),
-            Decision::Delete
-        );
-    }
-}
+mod tests;

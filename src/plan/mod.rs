@@ -292,6 +292,9 @@ mod tests {
             pod_security: None,
             exclude: vec![],
             secrets: vec![],
+            replace_allowed: false,
+            replaces: None,
+            requires: Default::default(),
         }
     }
 
@@ -304,6 +307,7 @@ mod tests {
             file_text: None,
             declared_name: None,
             components,
+            requires: Default::default(),
         }
     }
 

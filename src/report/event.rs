@@ -33,6 +33,8 @@ pub enum Event {
         component: String,
         created: usize,
         configured: usize,
+        /// Deleted and created again: a change the API refuses on an existing object.
+        replaced: usize,
         unchanged: usize,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         changes: Vec<AppliedObject>,
@@ -91,6 +93,14 @@ pub enum Event {
     },
     /// The run waits for another run on the same stack to release its lock.
     WaitingForLock { holder: String },
+    /// A check of the cluster before the first write warned or failed (`doctor`'s checks).
+    Check {
+        check: String,
+        status: crate::doctor::Status,
+        saw: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
     /// The run was asked to stop (a signal, a lost lock): it started nothing new, let what
     /// was in flight finish, recorded what it did, and ends here. Running the same
     /// command again resumes.
@@ -115,6 +125,8 @@ pub enum Change {
     Adopted,
     /// Someone else's namespace, used as it is.
     Used,
+    /// Deleted and created again: the API refuses the change on the existing object.
+    Replaced,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -190,6 +202,8 @@ pub struct ComponentSummary {
     pub state: ComponentState,
     pub created: usize,
     pub configured: usize,
+    /// Deleted and created again (a change the API refuses on an existing object).
+    pub replaced: usize,
     pub unchanged: usize,
     pub pruned: usize,
     pub duration_ms: u64,
@@ -203,6 +217,7 @@ impl ComponentSummary {
             state,
             created: 0,
             configured: 0,
+            replaced: 0,
             unchanged: 0,
             pruned: 0,
             duration_ms: 0,
@@ -227,6 +242,7 @@ impl Event {
             Event::Plan { .. }
             | Event::Summary(_)
             | Event::WaitingForLock { .. }
+            | Event::Check { .. }
             | Event::Interrupted { .. } => None,
         }
     }

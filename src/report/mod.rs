@@ -137,11 +137,19 @@ pub fn describe(event: &Event) -> String {
             component,
             created,
             configured,
+            replaced,
             unchanged,
             ..
-        } => format!(
-            "{component}: applied ({created} created, {configured} configured, {unchanged} unchanged)"
-        ),
+        } => {
+            let replaced = if *replaced > 0 {
+                format!(", {replaced} replaced")
+            } else {
+                String::new()
+            };
+            format!(
+                "{component}: applied ({created} created, {configured} configured{replaced}, {unchanged} unchanged)"
+            )
+        }
         Event::Waiting {
             component, reason, ..
         } => format!("{component}: waiting: {reason}"),
@@ -231,6 +239,21 @@ pub fn describe(event: &Event) -> String {
             format!("waiting for the stack's lock, held by {holder}")
         }
         Event::Interrupted { reason, hint, .. } => format!("{reason}: {hint}"),
+        Event::Check {
+            check,
+            status,
+            saw,
+            fix,
+        } => {
+            let status = serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            match fix {
+                Some(fix) => format!("check {check}: {status}: {saw} (fix: {fix})"),
+                None => format!("check {check}: {status}: {saw}"),
+            }
+        }
         Event::Summary(_) => String::new(),
     }
 }
@@ -242,6 +265,7 @@ pub fn summary_table(summary: &Summary) -> String {
         "STATE".to_string(),
         "CREATED".to_string(),
         "CONFIGURED".to_string(),
+        "REPLACED".to_string(),
         "UNCHANGED".to_string(),
         "PRUNED".to_string(),
         "TIME".to_string(),
@@ -255,6 +279,7 @@ pub fn summary_table(summary: &Summary) -> String {
                 .unwrap_or_default(),
             c.created.to_string(),
             c.configured.to_string(),
+            c.replaced.to_string(),
             c.unchanged.to_string(),
             c.pruned.to_string(),
             ms(c.duration_ms),

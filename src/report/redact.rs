@@ -90,7 +90,24 @@ fn redact_whole_value(line: &str, whole: &BTreeSet<String>) -> String {
 
 /// Redacts every string inside a JSON value in place. Done on the strings rather than on
 /// the serialised text because JSON escaping would hide a value containing `"` or `\\`.
+///
+/// What names an object is left as it is — `kind`, `apiVersion`, `group`, `name` and
+/// `namespace` beside a `kind` (an object, an object reference, an owner reference), and
+/// `metadata.name`/`namespace`/`generateName`: names are not secret, and a secret that
+/// happens to be a common word (a user name `admin` in a Secret) must not garble them.
 pub fn redact_json(value: &mut serde_json::Value) {
+    redact_json_in(value, Context::Value);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Value,
+    Metadata,
+    /// A Secret's or ConfigMap's data: whatever its keys are called, nothing is a name.
+    Data,
+}
+
+fn redact_json_in(value: &mut serde_json::Value, context: Context) {
     match value {
         serde_json::Value::String(s) => {
             let whole = WHOLE.read().expect("lock").contains(s.trim());
@@ -99,8 +116,37 @@ pub fn redact_json(value: &mut serde_json::Value) {
                 *s = clean;
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(redact_json),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| redact_json_in(v, Context::Value)),
+        serde_json::Value::Object(fields) => {
+            let names_a_kind = context != Context::Data
+                && fields.get("kind").is_some_and(serde_json::Value::is_string);
+            for (key, v) in fields.iter_mut() {
+                let identity = match context {
+                    Context::Metadata => {
+                        matches!(key.as_str(), "name" | "namespace" | "generateName")
+                    }
+                    Context::Value => {
+                        names_a_kind
+                            && matches!(
+                                key.as_str(),
+                                "kind" | "apiVersion" | "group" | "name" | "namespace"
+                            )
+                    }
+                    Context::Data => false,
+                };
+                if identity && v.is_string() {
+                    continue;
+                }
+                let below = match key.as_str() {
+                    "metadata" if names_a_kind => Context::Metadata,
+                    "data" | "stringData" | "binaryData" => Context::Data,
+                    _ => Context::Value,
+                };
+                redact_json_in(v, below);
+            }
+        }
         _ => {}
     }
 }
@@ -174,6 +220,25 @@ mod tests {
         let text = v.to_string();
         assert!(!text.contains("d-secret"), "{text}");
         assert_eq!(v["list"][0], "x ***");
+    }
+
+    #[test]
+    fn names_stay_readable_whatever_the_secrets() {
+        register(["w0rd-admin".to_string()]);
+        let mut v = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "role:w0rd-admin:x", "namespace": "ns", "labels": {"l": "w0rd-admin"}},
+            "data": {"name": "w0rd-admin", "kind": "w0rd-admin"},
+            "env": [{"name": "USER", "value": "w0rd-admin"}],
+            "object": {"group": "", "kind": "ClusterRole", "name": "w0rd-admin:policies"},
+        });
+        redact_json(&mut v);
+        assert_eq!(v["metadata"]["name"], "role:w0rd-admin:x");
+        assert_eq!(v["object"]["name"], "w0rd-admin:policies");
+        assert_eq!(v["metadata"]["labels"]["l"], MASK);
+        assert_eq!(v["data"]["name"], MASK, "a Secret's data is never a name");
+        assert_eq!(v["data"]["kind"], MASK);
+        assert_eq!(v["env"][0]["value"], MASK);
     }
 
     #[test]

@@ -129,6 +129,7 @@ impl Sink for TerminalSink {
             | Event::Removing { .. }
             | Event::Removed { .. }
             | Event::WaitingForLock { .. }
+            | Event::Check { .. }
             | Event::Interrupted { .. } => {
                 let _ = self.multi.println(super::redact::redact(&describe(event)));
             }

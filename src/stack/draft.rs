@@ -25,6 +25,7 @@ pub(super) struct Draft {
     /// The files the sources and the timeout were written in (their positions are theirs).
     sources_file: String,
     timeout_file: String,
+    replaces_file: String,
     pub values: Value,
     /// Keys known so far, including those whose value is null (required values).
     pub schema: Value,
@@ -40,6 +41,7 @@ impl Draft {
             needs_file: declared_in.to_string(),
             sources_file: declared_in.to_string(),
             timeout_file: declared_in.to_string(),
+            replaces_file: declared_in.to_string(),
             values: Value::Object(Default::default()),
             schema: Value::Object(Default::default()),
             base_dir,
@@ -71,6 +73,9 @@ impl Draft {
             pod_security,
             exclude,
             secrets,
+            replace: replace_setting,
+            replaces,
+            requires,
         } = over;
         if let Some(v) = values {
             self.overlay_values(file, v, check_values)?;
@@ -100,6 +105,13 @@ impl Draft {
         add_up(&mut e.exclude, exclude);
         // Secret paths add up too: a layer never makes a credential printable again.
         add_up(&mut e.secrets, secrets);
+        replace(&mut e.replace, replace_setting);
+        if let Some(r) = requires {
+            e.requires.get_or_insert_with(Default::default).overlay(r);
+        }
+        if replace(&mut e.replaces, replaces) {
+            self.replaces_file = file.to_string();
+        }
         Ok(())
     }
 
@@ -125,7 +137,24 @@ impl Draft {
         merge(&mut self.values, v);
     }
 
-    pub fn finish(self) -> Result<Component, StackError> {
+    /// The component's sources, resolved against the folder of the file that gave them.
+    fn sources(&self, specs: Vec<Spanned<SourceSpec>>) -> Result<Vec<Source>, StackError> {
+        if specs.is_empty() {
+            return Err(invalid(
+                self.declared_in.clone(),
+                format!("component `{}` has no sources", self.name),
+                Some("add `sources:` with a `url`, `file`, `templateDir` or `chart`".into()),
+            ));
+        }
+        specs
+            .iter()
+            .map(|spec| resolve_source(&self.sources_file, spec, self.base_dir.as_deref()))
+            .collect()
+    }
+
+    pub fn finish(mut self) -> Result<Component, StackError> {
+        let specs = self.entry.sources.take().unwrap_or_default();
+        let sources = self.sources(specs)?;
         let e = self.entry;
         let file = &self.declared_in;
         let category = e.category.ok_or_else(|| {
@@ -139,22 +168,6 @@ impl Draft {
                 )),
             )
         })?;
-        let specs = e.sources.unwrap_or_default();
-        if specs.is_empty() {
-            return Err(invalid(
-                file.clone(),
-                format!("component `{}` has no sources", self.name),
-                Some("add `sources:` with a `url`, `file`, `templateDir` or `chart`".into()),
-            ));
-        }
-        let mut sources = Vec::new();
-        for spec in specs {
-            sources.push(resolve_source(
-                &self.sources_file,
-                &spec,
-                self.base_dir.as_deref(),
-            )?);
-        }
         let timeout = match e.timeout {
             None => DEFAULT_COMPONENT_TIMEOUT,
             Some(t) => crate::duration::parse(&t.value)
@@ -203,6 +216,9 @@ impl Draft {
             pod_security: e.pod_security,
             exclude: e.exclude.unwrap_or_default(),
             secrets: e.secrets.unwrap_or_default(),
+            replace_allowed: e.replace == Some(super::model::ReplaceSetting::Allow),
+            replaces: e.replaces.map(|r| r.value),
+            requires: e.requires.unwrap_or_default(),
         })
     }
 }
@@ -463,6 +479,44 @@ pub(super) fn check_needs(
                     draft.name, need.value
                 ),
                 Some(did_you_mean(&need.value, names.iter().map(String::as_str))),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A component's `replaces:` names the component it used to be: not itself, not one still
+/// in the stack, and not one another component already replaces.
+pub(super) fn check_replaces(drafts: &[Draft]) -> Result<(), StackError> {
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
+    for draft in drafts {
+        let Some(old) = &draft.entry.replaces else {
+            continue;
+        };
+        let where_ = at_spanned(&draft.replaces_file, old);
+        let problem = if old.value == draft.name {
+            Some(format!("component `{}` replaces itself", draft.name))
+        } else if drafts.iter().any(|d| d.name == old.value) {
+            Some(format!(
+                "component `{}` replaces `{}`, which is still in the stack",
+                draft.name, old.value
+            ))
+        } else if !taken.insert(&old.value) {
+            Some(format!(
+                "component `{}` replaces `{}`, which another component already replaces",
+                draft.name, old.value
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(invalid(
+                where_,
+                problem,
+                Some(
+                    "`replaces:` names the component's old name, once it is gone from the stack"
+                        .into(),
+                ),
             ));
         }
     }

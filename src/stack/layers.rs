@@ -145,6 +145,7 @@ pub(super) struct Overall {
     pub name: Option<String>,
     pub description: Option<String>,
     pub disabled: BTreeSet<String>,
+    pub requires: super::model::Requirements,
 }
 
 /// Lays the layers' components one over the other (each new component over its catalog
@@ -160,6 +161,9 @@ pub(super) fn components(layers: Vec<Layer>) -> Result<(Vec<Draft>, Overall), St
         } = layer;
         if let Some(d) = file.description {
             overall.description = Some(d);
+        }
+        if let Some(r) = file.requires {
+            overall.requires.overlay(r);
         }
         if let Some(n) = file.name {
             if !crate::k8s::names::is_dns1123_label(&n.value) {

@@ -103,6 +103,8 @@ pub struct Stack {
     /// The name the stack file declares itself (`name:`), if any.
     pub declared_name: Option<String>,
     pub components: Vec<Component>,
+    /// What the whole stack assumes of the cluster.
+    pub requires: model::Requirements,
 }
 
 /// One unit of installation, fully resolved.
@@ -125,6 +127,13 @@ pub struct Component {
     pub exclude: Vec<ObjectSelector>,
     /// Value path patterns that hold credentials (besides required values marked secret).
     pub secrets: Vec<String>,
+    /// `replace: allow`: objects whose change the API refuses are replaced without
+    /// `--allow-replace`.
+    pub replace_allowed: bool,
+    /// The name this component had before (`replaces:`): its installed objects are its own.
+    pub replaces: Option<String>,
+    /// What it assumes of the cluster.
+    pub requires: model::Requirements,
 }
 
 impl Component {
@@ -253,6 +262,7 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
     for draft in &drafts {
         check_needs(draft, &names, &overall.disabled)?;
     }
+    draft::check_replaces(&drafts)?;
     let label = path.as_ref().map(|p| p.display().to_string());
     let components = drafts
         .into_iter()
@@ -273,6 +283,7 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
         file_text: text,
         declared_name,
         components,
+        requires: overall.requires,
     })
 }
 

@@ -28,6 +28,9 @@ pub struct StackFile {
     /// Components: catalog components (by name, with overrides) or new ones.
     #[serde(default)]
     pub components: OrderedMap<ComponentEntry>,
+    /// What the whole stack assumes of the cluster (a profile's zones), checked by
+    /// `doctor` and before `up` writes anything.
+    pub requires: Option<Requirements>,
 }
 
 /// One component as written in a stack file or the catalog. Every field is optional: an
@@ -67,6 +70,66 @@ pub struct ComponentEntry {
     /// matches any key or list item: `clusters.*.bearerToken`). Such values are never
     /// printed and never recorded in the inventory.
     pub secrets: Option<Vec<String>>,
+    /// `allow`: objects whose change the API refuses (a Deployment's selector, a Service's
+    /// type) are replaced — deleted and created again — without `--allow-replace`.
+    pub replace: Option<ReplaceSetting>,
+    /// The component this one used to be called: its installed objects move to this one,
+    /// in place, instead of being deleted and created again.
+    pub replaces: Option<Spanned<String>>,
+    /// What the component assumes of the cluster: checked by `doctor` and before `up`.
+    pub requires: Option<Requirements>,
+}
+
+/// What a component or a stack assumes of the cluster it is installed in. A layer's field
+/// replaces the one below it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Requirements {
+    /// The Kubernetes versions it supports: `>=1.29`, `>=1.29 <1.37` (from the upstream
+    /// project's support matrix).
+    pub kubernetes: Option<String>,
+    /// At least this many nodes (Ceph's monitors want three, one per node).
+    pub nodes: Option<u32>,
+    /// At least this many zones (`topology.kubernetes.io/zone`) to spread over.
+    pub zones: Option<u32>,
+    /// Value paths naming a region that must not be the cluster's own (a disaster-recovery
+    /// location).
+    pub other_region: Option<Vec<String>>,
+}
+
+impl Requirements {
+    /// `over` laid on `self`, field by field.
+    pub fn overlay(&mut self, over: Requirements) {
+        let Requirements {
+            kubernetes,
+            nodes,
+            zones,
+            other_region,
+        } = over;
+        if kubernetes.is_some() {
+            self.kubernetes = kubernetes;
+        }
+        if nodes.is_some() {
+            self.nodes = nodes;
+        }
+        if zones.is_some() {
+            self.zones = zones;
+        }
+        if other_region.is_some() {
+            self.other_region = other_region;
+        }
+    }
+}
+
+/// Whether a component's objects may be replaced when the API refuses a change.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplaceSetting {
+    /// Only with `--allow-replace` (the default).
+    #[default]
+    Ask,
+    /// Always, for this component.
+    Allow,
 }
 
 /// Selects rendered objects by kind, and optionally group and name.
