@@ -43,6 +43,9 @@ pub struct DiffArgs {
     /// Compare as `up --force-conflicts` would apply: objects of others are taken over.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Dry-run every object, even those in sync with what was last applied.
+    #[arg(long)]
+    pub no_fast_path: bool,
 }
 
 pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -77,6 +80,7 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         flags: args
             .upgrade
             .widen(args.ownership.flags(args.force_conflicts)),
+        fast_path: !args.no_fast_path,
     };
     let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts)
         .await

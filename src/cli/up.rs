@@ -51,6 +51,10 @@ pub struct UpArgs {
     /// Also wait for LoadBalancer Services to get an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,
+    /// Send every object, even those in sync with what was last applied (the fast path
+    /// skips them: one LIST per kind instead of a request per object).
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// Do not run these checks of the cluster before the first write (comma-separated
     /// names, as `landscape doctor` prints them).
     #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
@@ -98,6 +102,7 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
         inputs,
         wait_for_lock: args.wait_for_lock,
         skip_checks: args.skip_checks,
+        fast_path: !args.no_fast_path,
     };
     let sink = sink(global);
     cancel.arm();

@@ -11,6 +11,7 @@ mod discovery;
 pub mod error;
 pub mod lease;
 pub mod retry;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -150,7 +151,7 @@ impl Cluster {
             "apply"
         };
         let applied = api
-            .patch(obj.name(), &params, &Patch::Apply(&apply_body(obj)))
+            .patch(obj.name(), &params, &Patch::Apply(&obj.apply_body()))
             .await
             .map_err(|e| from_kube(action, &obj.key(), e))?;
         Ok(to_object(applied))
@@ -161,7 +162,7 @@ impl Cluster {
         let resource = self.resolve(obj)?;
         let api = self.api_for(&resource, obj.namespace());
         let body: DynamicObject =
-            serde_json::from_value(apply_body(obj)).map_err(|e| invalid_body(obj, e))?;
+            serde_json::from_value(obj.apply_body()).map_err(|e| invalid_body(obj, e))?;
         let params = PostParams {
             field_manager: Some(FIELD_MANAGER.into()),
             ..Default::default()
@@ -364,26 +365,6 @@ where
     Fut: std::future::Future<Output = Result<T, ClusterError>>,
 {
     retry::retrying(retry::deadline_in(READ_RETRIES_FOR), async |_| {}, call).await
-}
-
-/// The body of an apply: the object without the fields the server owns.
-fn apply_body(obj: &Object) -> Value {
-    let mut body = obj.0.clone();
-    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in [
-            "managedFields",
-            "resourceVersion",
-            "uid",
-            "creationTimestamp",
-            "generation",
-        ] {
-            meta.remove(field);
-        }
-    }
-    if let Some(map) = body.as_object_mut() {
-        map.remove("status");
-    }
-    body
 }
 
 fn invalid_body(obj: &Object, e: serde_json::Error) -> ClusterError {

@@ -17,6 +17,7 @@ pub(super) async fn compare(
     live: Option<Object>,
     inventory: &Inventory,
     flags: &ownership::Flags,
+    fast_path: bool,
 ) -> Result<ObjectChange, ClusterError> {
     let key = desired.key();
     let applyset = inventory.applyset();
@@ -49,7 +50,8 @@ pub(super) async fn compare(
         }
         (_, Some(live)) => live,
     };
-    if desired.is_create_only() && decision == Decision::Apply {
+    let in_sync = fast_path && inventory.sync.in_sync(desired, live_obj);
+    if (desired.is_create_only() || in_sync) && decision == Decision::Apply {
         return Ok(ObjectChange::new(key, Action::Unchanged));
     }
     let action = match decision {

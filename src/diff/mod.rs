@@ -138,6 +138,9 @@ pub struct DiffOptions {
     /// Show what pruning would delete.
     pub prune: bool,
     pub flags: ownership::Flags,
+    /// Objects in sync with what was last applied are unchanged without a dry run (off with
+    /// `--no-fast-path`).
+    pub fast_path: bool,
 }
 
 /// Computes the diff of a rendered stack against the cluster.
@@ -278,7 +281,7 @@ async fn compare_all(
             async move {
                 (
                     component.to_string(),
-                    compare::compare(cluster, obj, live, inventory, &flags).await,
+                    compare::compare(cluster, obj, live, inventory, &flags, opts.fast_path).await,
                 )
             }
         })

@@ -154,22 +154,17 @@ async fn apply_batch(
     if ctx.cancel.is_cancelled() {
         return Err(ApplyFailure::Stopped);
     }
-    let lives: Vec<Option<Object>> = stream::iter(batch.iter().copied())
-        .map(|obj| with_retries(ctx, deadline, || ctx.cluster.get(obj)))
-        .buffered(PARALLEL_APPLIES)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+    let lives = read_batch(ctx, batch, deadline).await?;
     let (decisions, records) = decide(ctx, how, batch, &lives).await?;
     ctx.record(component, &records).await?;
+    let in_sync = in_sync(ctx, batch, &lives, &decisions).await;
 
     let results: Vec<Result<(Change, Object), ApplyFailure>> =
-        stream::iter(batch.iter().copied().zip(lives).zip(decisions))
-            .map(|((obj, live), decision)| async move {
+        stream::iter(batch.iter().copied().zip(lives).zip(decisions).zip(in_sync))
+            .map(|(((obj, live), decision), in_sync)| async move {
                 match (decision, live) {
                     (Decision::Use { .. }, Some(live)) => Ok((Change::Used, live)),
-                    (Decision::Apply, Some(live)) if obj.is_create_only() => {
+                    (Decision::Apply, Some(live)) if obj.is_create_only() || in_sync => {
                         Ok((Change::Unchanged, live))
                     }
                     (decision, live) => apply_one(ctx, how, obj, live, decision).await,
@@ -178,8 +173,9 @@ async fn apply_batch(
             .buffered(PARALLEL_APPLIES)
             .collect()
             .await;
-    for r in results {
-        let (change, obj) = r?;
+    let results: Vec<(Change, Object)> = results.into_iter().collect::<Result<_, _>>()?;
+    remember_applied(ctx, batch, &results).await;
+    for (change, obj) in results {
         match change {
             Change::Created => applied.created += 1,
             Change::Configured | Change::Adopted => applied.configured += 1,
@@ -196,6 +192,58 @@ async fn apply_batch(
         applied.objects.push(obj);
     }
     Ok(())
+}
+
+/// The live objects of a batch: one LIST per kind and namespace for the stack's members,
+/// a GET for the others (and for everything when a list cannot be made).
+async fn read_batch(
+    ctx: &Ctx<'_>,
+    batch: &[&Object],
+    deadline: Instant,
+) -> Result<Vec<Option<Object>>, ClusterError> {
+    let selector = format!(
+        "{}={}",
+        crate::k8s::labels::APPLYSET_PART_OF,
+        ctx.inventory.lock().await.applyset()
+    );
+    let mut lives = with_retries(ctx, deadline, || ctx.cluster.read_all(batch, &selector)).await?;
+    Ok(batch
+        .iter()
+        .map(|o| lives.remove(&o.key()).flatten())
+        .collect())
+}
+
+/// Which objects need no request at all: landscape's own, applied before exactly as the
+/// stack renders them now, with nothing landscape owns changed since (the fast path; off
+/// with `--no-fast-path`).
+async fn in_sync(
+    ctx: &Ctx<'_>,
+    batch: &[&Object],
+    lives: &[Option<Object>],
+    decisions: &[Decision],
+) -> Vec<bool> {
+    let inv = ctx.inventory.lock().await;
+    batch
+        .iter()
+        .zip(lives)
+        .zip(decisions)
+        .map(|((obj, live), decision)| {
+            ctx.opts.fast_path
+                && *decision == Decision::Apply
+                && live.as_ref().is_some_and(|l| inv.sync.in_sync(obj, l))
+        })
+        .collect()
+}
+
+/// Records what was sent and what the server returned, for the next run's fast path.
+async fn remember_applied(ctx: &Ctx<'_>, batch: &[&Object], results: &[(Change, Object)]) {
+    let mut inv = ctx.inventory.lock().await;
+    for (sent, (change, returned)) in batch.iter().zip(results) {
+        // Skipped objects are recorded again as they are: the same digests.
+        if *change != Change::Used && !sent.is_create_only() {
+            inv.sync.record(sent, returned);
+        }
+    }
 }
 
 /// What to record before a batch is written: each object about to be created or taken

@@ -75,6 +75,9 @@ pub struct RunOptions {
     pub wait_for_lock: Option<Duration>,
     /// `doctor` checks not to run before the first write (`--skip-checks`).
     pub skip_checks: Vec<String>,
+    /// Skip objects in sync with what was last applied (inventory::sync); `--no-fast-path`
+    /// turns it off.
+    pub fast_path: bool,
 }
 
 /// How long what is in flight may take to finish once a run is asked to stop.

@@ -44,7 +44,8 @@ pub(super) async fn check(run: &Install<'_>, inventory: &Inventory) -> Result<()
         return Err(RunError::Conflicts(conflicts));
     }
     let mut refused: Vec<String> = decided.iter().filter_map(Decided::refusal).collect();
-    refused.extend(dry_run(run.cluster, &decided, &live, inventory).await?);
+    let fast_path = run.opts.fast_path;
+    refused.extend(dry_run(run.cluster, &decided, &live, inventory, fast_path).await?);
     if refused.is_empty() {
         Ok(())
     } else {
@@ -177,7 +178,17 @@ async fn dry_run(
     decided: &[Decided<'_>],
     live: &BTreeMap<ObjectKey, Option<Object>>,
     inventory: &Inventory,
+    fast_path: bool,
 ) -> Result<Vec<String>, ClusterError> {
+    // What is in sync with what was last applied needs no dry run: nothing would be sent.
+    let in_sync = |d: &Decided| {
+        fast_path
+            && d.decision == Decision::Apply
+            && live
+                .get(&d.object.key())
+                .and_then(Option::as_ref)
+                .is_some_and(|l| inventory.sync.in_sync(d.object, l))
+    };
     let namespace_exists = |ns: &str| {
         crate::k8s::is_system_namespace(ns)
             || live
@@ -201,6 +212,7 @@ async fn dry_run(
                 .is_some()
         })
         .filter(|d| d.object.namespace().is_none_or(namespace_exists))
+        .filter(|d| !in_sync(d))
         .collect();
     let refusals: Vec<Option<String>> = futures::stream::iter(judged)
         .map(|d| async move {

@@ -86,6 +86,12 @@ pub(super) async fn last(
     inv.components.retain(|name, c| {
         run.stack.component(name).is_some() || !c.objects.is_empty() || !c.adopted.is_empty()
     });
+    let members: std::collections::BTreeSet<String> = inv
+        .members()
+        .into_iter()
+        .map(|(_, k, _)| k.to_id())
+        .collect();
+    inv.sync.retain(|id| members.contains(id));
     let failed = scheduler.stages().iter().any(|(_, s)| *s == Stage::Failed);
     inv.state = if run.cancel.is_cancelled() {
         RunState::Installing

@@ -110,6 +110,7 @@ pub fn read(bytes: &[u8]) -> Result<Inventory, String> {
             set: v.inputs.set,
             secrets_given: Vec::new(),
         },
+        sync: Default::default(),
         updated: v.updated,
         resource_version: None,
     })

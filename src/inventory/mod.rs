@@ -14,6 +14,7 @@
 mod legacy;
 mod members;
 pub mod store;
+pub mod sync;
 
 use std::collections::BTreeMap;
 
@@ -177,6 +178,9 @@ pub struct Inventory {
     pub retained: Members,
     #[serde(default)]
     pub inputs: Inputs,
+    /// Digests of what was applied, for converged runs to skip what is in sync.
+    #[serde(default, skip_serializing_if = "sync::SyncRecord::is_empty")]
+    pub sync: sync::SyncRecord,
     #[serde(default)]
     pub updated: String,
     /// The stored parent's resourceVersion when read: the next save is conditional on it.
@@ -206,6 +210,7 @@ impl Inventory {
             components: BTreeMap::new(),
             retained: Members::default(),
             inputs: Inputs::default(),
+            sync: Default::default(),
             updated: String::new(),
             resource_version: None,
         }

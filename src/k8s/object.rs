@@ -238,6 +238,26 @@ impl Object {
         annotations.insert(key.to_string(), Value::String(value.to_string()));
     }
 
+    /// The body of an apply: the object without the fields the server owns.
+    pub fn apply_body(&self) -> Value {
+        let mut body = self.0.clone();
+        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in [
+                "managedFields",
+                "resourceVersion",
+                "uid",
+                "creationTimestamp",
+                "generation",
+            ] {
+                meta.remove(field);
+            }
+        }
+        if let Some(map) = body.as_object_mut() {
+            map.remove("status");
+        }
+        body
+    }
+
     pub fn is_create_only(&self) -> bool {
         self.annotation(annotations::CREATE_ONLY) == Some("true")
     }
