@@ -98,8 +98,8 @@ for ((i = 1; i <= KILL_RUNS; i++)); do
   wait "$pid" 2>/dev/null || true
   start=$(now)
   ok=0
-  for _ in 1 2 3; do
-    if up --wait-for-lock 90s >/dev/null 2>&1; then ok=1; break; fi
+  for attempt in 1 2 3; do
+    if up --wait-for-lock 90s >"$work/rerun-$i-$attempt.log" 2>&1; then ok=1; break; fi
   done
   took=$(elapsed "$start" "$(now)")
   if ((ok)) && converged; then
@@ -107,6 +107,7 @@ for ((i = 1; i <= KILL_RUNS; i++)); do
     echo "kill round $i: killed at ${at}s, converged in ${took}s"
   else
     echo "kill round $i: killed at ${at}s, NOT converged"
+    for f in "$work"/rerun-"$i"-*.log; do echo "  $(basename "$f"): $(grep -E 'error|FAILED' "$f" | tail -3 | tr '\n' ' ')"; done
   fi
   kill_worst=$(python3 -c "print(max($kill_worst, $took))")
 done
