@@ -83,15 +83,26 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# Removes the stack before a round; a round starts only from a cluster without it.
+clean_slate() {
+  for attempt in 1 2 3; do
+    if "$bin" down --profile small -f "$values" --yes --delete-volumes --wait-for-lock 90s >"$1" 2>&1; then return; fi
+    grep -q "is not installed" "$1" && return
+  done
+  echo "down failed three times before a round:" >&2
+  tail -5 "$1" >&2
+  exit 1
+}
+
 echo "baseline: a first up"
 start=$(now); up >/dev/null 2>&1; normal=$(elapsed "$start" "$(now)")
 echo "  a full up takes ${normal}s"
 
 kill_ok=0 kill_worst=0
 for ((i = 1; i <= KILL_RUNS; i++)); do
-  "$bin" down --profile small -f "$values" --yes --delete-volumes --wait-for-lock 90s >/dev/null 2>&1 || true
+  clean_slate "$work/down-$i.log"
   at=$(random_between 1 "$normal")
-  up >/dev/null 2>&1 &
+  up -o json >"$work/killed-$i.log" 2>&1 &
   pid=$!
   sleep "$at"
   kill -KILL "$pid" 2>/dev/null || true
@@ -107,6 +118,8 @@ for ((i = 1; i <= KILL_RUNS; i++)); do
     echo "kill round $i: killed at ${at}s, converged in ${took}s"
   else
     echo "kill round $i: killed at ${at}s, NOT converged"
+    echo "  down: $(tail -3 "$work/down-$i.log" | tr '\n' ' ')"
+    echo "  killed run, last events: $(tail -3 "$work/killed-$i.log" | tr '\n' ' ')"
     for f in "$work"/rerun-"$i"-*.log; do echo "  $(basename "$f"): $(grep -E 'error|FAILED' "$f" | tail -3 | tr '\n' ' ')"; done
   fi
   kill_worst=$(python3 -c "print(max($kill_worst, $took))")
@@ -114,7 +127,7 @@ done
 
 restart_ok=0 restart_worst=0
 for ((i = 1; i <= RESTART_RUNS; i++)); do
-  "$bin" down --profile small -f "$values" --yes --delete-volumes --wait-for-lock 90s >/dev/null 2>&1 || true
+  clean_slate "$work/down-restart-$i.log"
   at=$(random_between 1 "$normal")
   start=$(now)
   up >/dev/null 2>&1 &

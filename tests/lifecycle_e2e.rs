@@ -881,3 +881,58 @@ async fn down_does_not_let_the_aggregation_controller_recreate_cluster_roles() {
         );
     }
 }
+
+#[tokio::test]
+async fn down_past_its_deadline_keeps_what_is_still_being_deleted_recorded() {
+    let tb = testbed();
+    let p = Project::new("held", false);
+    std::fs::write(
+        p.path().join("web/held.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [landscape.test/hold]\ndata: {a: b}\n",
+    )
+    .unwrap();
+    assert_eq!(p.landscape(&["up", PASSWORD[0], PASSWORD[1]]).await.code, 0);
+
+    // The finalizer holds the ConfigMap past the deadline: the run fails, and the inventory
+    // still records it, so that nothing labelled for the stack is left that it forgot.
+    let down = p.landscape(&["down", "--yes", "--timeout", "3s"]).await;
+    assert_eq!(down.code, 3, "{down:?}");
+    assert!(down.stdout.contains("not gone yet: ConfigMap"), "{down:?}");
+    let inventory = format!("landscape-{}", p.stack);
+    let parent = kubectl_json(
+        tb,
+        &[
+            "get",
+            "secret",
+            "-n",
+            "kube-system",
+            &inventory,
+            "-o",
+            "json",
+        ],
+    );
+    assert!(parent["metadata"]["name"].is_string());
+    let status = p.landscape(&["status", "-o", "json"]).await;
+    let s: Value = serde_json::from_str(&status.stdout).unwrap();
+    // The ConfigMap, and the namespace it holds in Terminating.
+    assert_eq!(s["stacks"][0]["components"][0]["objects"], 2, "{s}");
+    assert!(!exists(tb, "deployment", "web", &p.stack));
+
+    // Once the finalizer goes, the next `down` finishes the job and the inventory goes.
+    let held = tb.kubectl(&[
+        "patch",
+        "configmap",
+        "held",
+        "-n",
+        &p.stack,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    assert!(held.status.success());
+    let down = p.landscape(&["down", "--yes", "--timeout", "1m"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let gone = tb.kubectl(&["get", "secret", "-n", "kube-system", &inventory]);
+    assert!(!gone.status.success());
+}

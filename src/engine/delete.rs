@@ -32,6 +32,10 @@ pub(crate) struct Removal {
     pub left_alone: Vec<(ObjectKey, String)>,
     /// Still there when the deadline passed, or created again by someone else.
     pub stuck: Vec<String>,
+    /// Still being deleted when the deadline passed (a finalizer, a namespace still
+    /// emptying): they stay recorded, so that the next run finishes the job instead of
+    /// finding objects labelled for the stack that its inventory no longer knows.
+    pub pending: Vec<ObjectKey>,
 }
 
 impl Removal {
@@ -41,6 +45,7 @@ impl Removal {
         self.released.extend(other.released);
         self.left_alone.extend(other.left_alone);
         self.stuck.extend(other.stuck);
+        self.pending.extend(other.pending);
     }
 
     /// Every key the inventory no longer records as a member after this removal.
@@ -143,9 +148,13 @@ async fn delete_in_order(
             }
         }
         if how.wait {
-            removal
-                .stuck
-                .extend(wait_gone(cluster, &gone, how.deadline).await?);
+            let waited = wait_gone(cluster, &gone, how.deadline).await?;
+            gone.retain(|k| !waited.pending.iter().any(|(p, _)| p == k));
+            removal.stuck.extend(waited.recreated);
+            for (k, why) in waited.pending {
+                removal.stuck.push(why);
+                removal.pending.push(k);
+            }
         }
         removal.deleted.extend(gone);
     }
@@ -348,11 +357,19 @@ async fn aggregated_roles_first(
 
 /// Waits until each object is gone, or the deadline passes; says what is still there and
 /// why (finalizers), and what someone else created again.
+/// What waiting for deletions to finish came to.
+struct Waited {
+    /// Created anew by someone else after the deletion (messages); no longer the stack's.
+    recreated: Vec<String>,
+    /// Still being deleted at the deadline, with why.
+    pending: Vec<(ObjectKey, String)>,
+}
+
 async fn wait_gone(
     cluster: &Cluster,
     keys: &[ObjectKey],
     deadline: Instant,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Waited, ClusterError> {
     let mut pending: Vec<ObjectKey> = keys.to_vec();
     let mut recreated = Vec::new();
     loop {
@@ -373,14 +390,12 @@ async fn wait_gone(
                 Err(e) => return Err(e),
             }
         }
-        if still.is_empty() {
-            return Ok(recreated);
-        }
-        if Instant::now() >= deadline {
-            return Ok(recreated
-                .into_iter()
-                .chain(still.iter().map(|(k, live)| still_there(k, live)))
-                .collect());
+        if still.is_empty() || Instant::now() >= deadline {
+            let pending = still
+                .iter()
+                .map(|(k, live)| (k.clone(), still_there(k, live)))
+                .collect();
+            return Ok(Waited { recreated, pending });
         }
         pending = still.into_iter().map(|(k, _)| k).collect();
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -278,10 +278,14 @@ async fn remove_kept_and_namespaces(
     Ok(())
 }
 
-/// 4. The inventory: gone when nothing is left, else it remembers what was kept.
+/// 4. The inventory: gone when nothing is left, else it remembers what was kept and what
+///    was still being deleted when the deadline passed (the next `down` finishes it).
 async fn close_inventory(cluster: &Cluster, inv: &mut Inventory) -> Result<(), ClusterError> {
-    inv.components.clear();
-    if inv.retained.is_empty() {
+    inv.components
+        .retain(|_, c| !c.objects.is_empty() || !c.adopted.is_empty());
+    if !inv.components.is_empty() {
+        inv.save(cluster).await
+    } else if inv.retained.is_empty() {
         inv.delete(cluster).await
     } else {
         inv.order.clear();
