@@ -102,7 +102,9 @@ kill_ok=0 kill_worst=0
 for ((i = 1; i <= KILL_RUNS; i++)); do
   clean_slate "$work/down-$i.log"
   at=$(random_between 1 "$normal")
-  up -o json >"$work/killed-$i.log" 2>&1 &
+  # The binary itself, not a shell function around it: killing the function's subshell
+  # would leave the run going on.
+  "$bin" up --profile small -f "$values" -o json >"$work/killed-$i.log" 2>&1 &
   pid=$!
   sleep "$at"
   kill -KILL "$pid" 2>/dev/null || true
@@ -130,7 +132,7 @@ for ((i = 1; i <= RESTART_RUNS; i++)); do
   clean_slate "$work/down-restart-$i.log"
   at=$(random_between 1 "$normal")
   start=$(now)
-  up >/dev/null 2>&1 &
+  "$bin" up --profile small -f "$values" >/dev/null 2>&1 &
   pid=$!
   sleep "$at"
   "$testbed" restart --name "$name" apiserver >/dev/null

@@ -342,6 +342,82 @@ async fn a_second_run_on_the_same_stack_exits_4_naming_the_holder() {
     assert_converges(tb, &p).await;
 }
 
+/// While another run holds the lock, objects it is creating look like ones the inventory
+/// does not know (read before them): `up --wait-for-lock` decides again under the lock
+/// instead of refusing them. Here a hand-made Lease stands in for the other run, and an
+/// object labelled for the stack but not recorded for what it is creating; once "that run"
+/// is done (the object resolved, the Lease released), the waiting run goes ahead.
+#[tokio::test]
+async fn conflicts_seen_while_another_run_holds_the_lock_are_decided_again_under_it() {
+    let tb = testbed();
+    let p = Project::new("recheck", "1s");
+    assert_eq!(p.landscape(&["up"]).await.code, 0);
+    std::fs::write(
+        p.dir.path().join("base/late.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let applyset = landscape::inventory::applyset_id(&p.stack);
+    support::predict::kubectl_apply(
+        tb,
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  namespace: {}\n  labels: {{applyset.kubernetes.io/part-of: {applyset}, app.kubernetes.io/managed-by: landscape, landscape.dev/stack: {}}}\ndata: {{a: other}}\n",
+            p.stack, p.stack
+        ),
+    );
+    let refused = p.landscape(&["up"]).await;
+    assert_eq!(
+        refused.code, 4,
+        "with nobody holding the lock, a conflict: {refused:?}"
+    );
+    assert!(
+        refused.stderr.contains("not in its inventory"),
+        "{refused:?}"
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let renewed = chrono_like(now);
+    support::predict::kubectl_apply(
+        tb,
+        &format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: landscape-{}, namespace: kube-system}}\nspec: {{holderIdentity: other-run, leaseDurationSeconds: 120, acquireTime: \"{renewed}\", renewTime: \"{renewed}\"}}\n",
+            p.stack
+        ),
+    );
+    let mut waiting = p.spawn(&["up", "--wait-for-lock", "2m"]);
+    waiting.wait_for("waiting for the lock", |e| e["event"] == "waiting_for_lock");
+    let cleared = tb.kubectl(&["delete", "configmap", "late", "-n", &p.stack]);
+    assert!(cleared.status.success());
+    let released = tb.kubectl(&[
+        "delete",
+        "lease",
+        "-n",
+        "kube-system",
+        &format!("landscape-{}", p.stack),
+    ]);
+    assert!(released.status.success());
+    let (code, _) = waiting.wait();
+    assert_eq!(code, 0, "decided again under the lock, the run goes ahead");
+    assert_converges(tb, &p).await;
+}
+
+/// `secs` since the epoch as a Lease's MicroTime.
+fn chrono_like(secs: u64) -> String {
+    let out = Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{secs}"),
+            "+%Y-%m-%dT%H:%M:%S.000000Z",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 #[tokio::test]
 async fn a_lock_left_by_a_killed_run_expires_by_itself() {
     let tb = testbed();

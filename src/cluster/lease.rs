@@ -155,6 +155,28 @@ impl Lease {
         }
     }
 
+    /// Who holds the Lease `namespace/name` now, if someone does and it has not expired:
+    /// a read, never a write.
+    pub async fn held(
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Holder>, ClusterError> {
+        let stub = lease_object(namespace, name, &Holder::me("read"), None);
+        Ok(match cluster.get(&stub).await? {
+            Some(live)
+                if !live
+                    .pointer_str("/spec/holderIdentity")
+                    .unwrap_or_default()
+                    .is_empty()
+                    && !expired(&live) =>
+            {
+                Some(held_by(&live).0)
+            }
+            _ => None,
+        })
+    }
+
     /// One attempt at taking the Lease.
     async fn try_acquire(
         cluster: &Cluster,

@@ -224,8 +224,16 @@ pub async fn up(run: &Install<'_>) -> Result<Summary, RunError> {
     };
     checks::run(run, inventory.as_ref().ok()).await?;
     let inventory = inventory?;
-    preflight::check(run, &inventory).await?;
-    let lease = take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?;
+    let lease = match preflight::check(run, &inventory).await {
+        Ok(()) => take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?,
+        // Another run writing this stack makes what it is creating right now look like
+        // objects the inventory does not know: decide again under the lock, against the
+        // inventory as that run left it (or say who holds it).
+        Err(RunError::Conflicts(_)) if lock_held(run.cluster, &run.stack.name).await? => {
+            check_again_under_lock(run).await?
+        }
+        Err(e) => return Err(e),
+    };
     let cancel = run.cancel.clone();
     let result = lease
         .hold(
@@ -290,6 +298,29 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
         failed.push(("(skipped components)".into(), FailureClass::Gate));
     }
     Err(RunError::Failed { failed, summary })
+}
+
+/// Takes the lock, then runs the preflight checks again against the inventory as it is now.
+async fn check_again_under_lock(run: &Install<'_>) -> Result<Lease, RunError> {
+    let lease = take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?;
+    let checked = match record::load_checked(run).await {
+        Ok(now) => preflight::check(run, &now).await,
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(()) => Ok(lease),
+        Err(e) => {
+            let _ = lease.release(run.cluster).await;
+            Err(e)
+        }
+    }
+}
+
+/// Whether another run holds the stack's lock now (a read).
+async fn lock_held(cluster: &Cluster, stack: &str) -> Result<bool, ClusterError> {
+    let name = crate::inventory::parent_name(stack);
+    let ns = crate::inventory::store::NAMESPACE;
+    Ok(Lease::held(cluster, ns, &name).await?.is_some())
 }
 
 /// Takes the stack's lock, saying once that it waits when another run holds it.
