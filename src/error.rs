@@ -56,6 +56,9 @@ pub enum Error {
     Run(Box<engine::RunError>),
     #[error(transparent)]
     Migrate(#[from] engine::migrate::MigrateError),
+    /// A chart does not support the cluster's Kubernetes version.
+    #[error(transparent)]
+    UnfitChart(#[from] crate::prepare::UnfitChart),
     /// Wrong use of the command line that clap cannot catch (conflicting inputs, …).
     #[error("{0}")]
     Usage(String),
@@ -96,6 +99,7 @@ impl Error {
             Error::Migrate(engine::migrate::MigrateError::Cluster(_)) => ExitCode::Cluster,
             Error::Migrate(_) => ExitCode::InvalidInput,
             Error::Write { .. } => ExitCode::Local,
+            Error::UnfitChart(_) => ExitCode::Unfit,
         }
     }
 

@@ -541,3 +541,171 @@ fn every_profile_scrapes_every_metrics_port_it_installs() {
         );
     }
 }
+
+#[test]
+fn set_string_and_set_file_set_values_as_helm_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(
+        dir.path().join("landscape.yaml"),
+        "name: values\ncomponents:\n  app:\n    category: delivery\n    namespace: app\n    sources: [{templateDir: ./app}]\n    values: {code: '', port: 0, cert: ''}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app/cm.yaml.hbs"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  code: {{toJson values.code}}\n  port: {{toJson values.port}}\n  cert: {{toJson values.cert}}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERT-----\nabc,def\n").unwrap();
+    let data = |args: &[&str]| -> Value {
+        let mut all = vec!["render", "-o", "json"];
+        all.extend(args);
+        let out = run(landscape(dir.path()).args(&all));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let components: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+        components[0]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "ConfigMap")
+            .unwrap()["data"]
+            .clone()
+    };
+    // --set types `007` as text (a leading zero) but `8080` as a number, which a
+    // ConfigMap would refuse; --set-string keeps it text; --set-file reads a file.
+    let d = data(&[
+        "--set",
+        "app.code=007",
+        "--set-string",
+        "app.port=8080",
+        "--set-file",
+        "app.cert=ca.pem",
+    ]);
+    assert_eq!(d["code"], "007");
+    assert_eq!(d["port"], "8080");
+    assert_eq!(d["cert"], "-----BEGIN CERT-----\nabc,def\n");
+    // Helm's order: --set-string wins over --set for the same key.
+    let d = data(&["--set-string", "app.code=x", "--set", "app.code=y"]);
+    assert_eq!(d["code"], "x");
+
+    let out = run(landscape(dir.path()).args(["render", "--set-file", "app.cert=missing.pem"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--set-file app.cert: cannot read")
+            && out.stderr.contains("missing.pem")
+            && out.stderr.contains("hint:"),
+        "{}",
+        out.stderr
+    );
+    let out = run(landscape(dir.path()).args(["render", "--set-string", "app.nope=1"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("--set-string app.nope: unknown value `app.nope`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, needle) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef landscape"),
+        ("fish", "complete -c landscape"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(landscape(dir.path()).args(["completion", shell]));
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains(needle), "{shell}");
+        // Every subcommand and a flag of one is completed.
+        assert!(out.stdout.contains("migrate-storage"), "{shell}");
+        assert!(out.stdout.contains("wait-for-lock"), "{shell}");
+    }
+    let bad = run(landscape(dir.path()).args(["completion", "tcsh"]));
+    assert_eq!(bad.code, 2);
+
+    let man = run(landscape(dir.path()).arg("man"));
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH landscape 1"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    let pages = dir.path().join("man1");
+    let out = run(landscape(dir.path()).args(["man", "--out"]).arg(&pages));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for page in [
+        "landscape.1",
+        "landscape-up.1",
+        "landscape-diff.1",
+        "landscape-completion.1",
+    ] {
+        let text =
+            std::fs::read_to_string(pages.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let up = std::fs::read_to_string(pages.join("landscape-up.1")).unwrap();
+    assert!(
+        up.contains("wait\\-for\\-lock"),
+        "up's flags are on its page"
+    );
+}
+
+#[test]
+fn plan_draws_the_graph_as_dot_and_mermaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let dot = run(landscape(dir.path()).args(["plan", "--profile", "medium", "-o", "dot"]));
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    assert!(
+        dot.stdout.starts_with("digraph \"medium\" {"),
+        "{}",
+        dot.stdout
+    );
+    let json = run(landscape(dir.path()).args(["plan", "--profile", "medium", "-o", "json"]));
+    let plan: Value = serde_json::from_str(&json.stdout).unwrap();
+    // One arrow per need.
+    let needs: usize = plan["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["needs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(dot.stdout.matches(" -> ").count(), needs);
+    let path: Vec<&str> = plan["critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for w in path.windows(2) {
+        assert!(
+            dot.stdout
+                .contains(&format!("\"{}\" -> \"{}\" [", w[0], w[1]))
+                && dot
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains(&format!("\"{}\" -> \"{}\"", w[0], w[1]))
+                        && l.contains("penwidth=2")),
+            "critical edge {} -> {} is bold",
+            w[0],
+            w[1]
+        );
+    }
+    let mermaid = run(landscape(dir.path()).args(["plan", "--profile", "medium", "-o", "mermaid"]));
+    assert_eq!(mermaid.code, 0);
+    assert!(mermaid.stdout.starts_with("flowchart LR\n"));
+    assert_eq!(mermaid.stdout.matches("==>").count(), path.len() - 1);
+    // Other commands refuse a format they do not write, before doing anything.
+    let refused = run(landscape(dir.path()).args(["profiles", "-o", "dot"]));
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("-o dot: `profiles` does not write that format")
+            && refused.stderr.contains("hint: it writes text, json"),
+        "{}",
+        refused.stderr
+    );
+}

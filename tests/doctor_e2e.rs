@@ -255,6 +255,101 @@ fn a_version_outside_a_components_range_and_removed_apis_fail() {
     );
 }
 
+/// A chart repository in a mirror directory (`charts.landscape.test/` in `mirror`) holding
+/// chart `gadget` at `version`, which declares `kubeVersion`.
+fn chart_declaring(mirror: &Path, version: &str, kube_version: &str) {
+    let repo = mirror.join("charts.landscape.test");
+    let chart = tempfile::tempdir().unwrap();
+    let root = chart.path().join("gadget");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: gadget\nversion: {version}\nkubeVersion: '{kube_version}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gadget}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(&repo).unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(repo.join(format!("gadget-{version}.tgz")))
+        .arg("-C")
+        .arg(chart.path())
+        .arg("gadget")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    std::fs::write(
+        repo.join("index.yaml"),
+        format!("apiVersion: v1\nentries:\n  gadget:\n    - name: gadget\n      version: {version}\n      urls: [gadget-{version}.tgz]\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_chart_whose_kube_version_leaves_out_the_cluster_fails() {
+    let tb = main_testbed();
+    let _turn = turn();
+    let name = unique("chartver");
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("mirror");
+    let stack = |version: &str| {
+        std::fs::write(
+            dir.path().join("landscape.yaml"),
+            format!("name: {name}\ncomponents:\n  gadget:\n    category: delivery\n    namespace: {name}\n    sources: [{{chart: {{repository: https://charts.landscape.test, name: gadget, version: {version}}}}}]\n"),
+        )
+        .unwrap();
+    };
+    stack("1.0.0");
+    let mirror_flag = mirror.display().to_string();
+
+    chart_declaring(&mirror, "1.0.0", ">= 1.99.0-0");
+    let (code, findings) = doctor(tb, dir.path(), &["--mirror", &mirror_flag]);
+    assert_eq!(code, 6, "{findings:#?}");
+    assert_fails(
+        &findings,
+        "kubernetes-version",
+        &["component gadget uses chart gadget 1.0.0", "`>= 1.99.0-0`"],
+    );
+    // The other checks still ran, on the chart rendered for a version it takes.
+    assert!(
+        findings.iter().any(|(c, _, _)| c == "existing-installs"),
+        "{findings:#?}"
+    );
+    // `up` says which component and why, before helm is asked, and writes nothing.
+    let audit = support::audit::log(tb);
+    let before = support::audit::lines(&audit);
+    let up = landscape(tb, dir.path(), &["up", "--mirror", &mirror_flag]);
+    assert_eq!(up.code, 6, "{up:?}");
+    assert!(
+        up.stderr
+            .contains("component `gadget`: chart gadget 1.0.0 supports Kubernetes `>= 1.99.0-0`")
+            && up.stderr.contains("hint:"),
+        "{up:?}"
+    );
+    assert_eq!(up.stderr.trim().lines().count(), 1, "{up:?}");
+    let writes = support::audit::writes_since(&audit, before);
+    assert!(writes.is_empty(), "up wrote: {writes:#?}");
+
+    // A range in Helm's syntax that holds this cluster passes.
+    std::fs::remove_dir_all(&mirror).unwrap();
+    chart_declaring(&mirror, "1.0.1", ">=1.20.0-0 <1.21.0-0 || ^1.21.0-0");
+    stack("1.0.1");
+    let (code, findings) = doctor(tb, dir.path(), &["--mirror", &mirror_flag]);
+    assert!(
+        !findings
+            .iter()
+            .any(|(c, s, _)| c == "kubernetes-version" && s != "pass"),
+        "{findings:#?}"
+    );
+    assert_eq!(code, 0, "{findings:#?}");
+}
+
 #[test]
 fn a_helm_release_and_helm_objects_fail_the_existing_installs_check() {
     let tb = main_testbed();

@@ -177,6 +177,16 @@ async fn changes_the_api_refuses_are_replaced_as_diff_predicts() {
         d["upgrade"]
     );
     assert_eq!(upgrade["objects"]["replace"], 4, "{}", d["upgrade"]);
+    // `plan --upgrade` opens with the same summary, counts included.
+    let plan = p.landscape(&["plan", "--upgrade", "-o", "json"]).await;
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let planned: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(planned["upgrade"], d["upgrade"], "{plan:?}");
+    let plan = p.landscape(&["plan", "--upgrade"]).await;
+    assert!(
+        plan.stdout.contains("v1 -> v2") && plan.stdout.contains("4 replace"),
+        "{plan:?}"
+    );
 
     // up refuses before writing anything, naming each object and the flag it needs.
     let refused = p.landscape(&["up"]).await;

@@ -14,24 +14,70 @@ use landscape::stack::{Input, ProfileChoice, StackRequest};
 /// How a command prints its result.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Output format.
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    /// Output format: text or json; `plan` also writes dot and mermaid, `lint` sarif.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Never use colour (also: NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
 }
 
 impl GlobalArgs {
+    /// Text or JSON, for the commands that write nothing else (the others are refused
+    /// other formats before they run: see [`Format::check`]).
+    pub fn output(&self) -> Output {
+        match self.format {
+            Format::Json => Output::Json,
+            _ => Output::Text,
+        }
+    }
+
     pub fn color(&self, terminal: bool) -> bool {
         terminal && !self.no_color && std::env::var_os("NO_COLOR").is_none()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     Text,
     Json,
+}
+
+/// Every format `-o` takes; each command writes text and JSON, some more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// Graphviz (`plan`).
+    Dot,
+    /// A Mermaid flowchart (`plan`).
+    Mermaid,
+    /// SARIF 2.1.0, for code scanning (`lint`).
+    Sarif,
+}
+
+impl Format {
+    /// Refuses a format `command` does not write (exit 2).
+    pub fn check(self, command: &str, extra: &[Format]) -> Result<(), landscape::Error> {
+        if matches!(self, Format::Text | Format::Json) || extra.contains(&self) {
+            return Ok(());
+        }
+        let name = self
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        let mut takes = vec!["text".to_string(), "json".to_string()];
+        takes.extend(
+            extra
+                .iter()
+                .filter_map(|f| f.to_possible_value())
+                .map(|v| v.get_name().to_string()),
+        );
+        Err(landscape::Error::Usage(format!(
+            "-o {name}: `{command}` does not write that format (hint: it writes {})",
+            takes.join(", ")
+        )))
+    }
 }
 
 /// The environment variable that stands in for `--profile`.
@@ -53,6 +99,14 @@ pub struct StackArgs {
     /// Set a value: component.path=value (repeatable; wins over values files).
     #[arg(long = "set", value_name = "K=V")]
     pub set: Vec<String>,
+    /// Set a value as a string, whatever it looks like (`007`, `true`): component.path=value
+    /// (repeatable; applied after --set, as Helm does).
+    #[arg(long = "set-string", value_name = "K=V")]
+    pub set_string: Vec<String>,
+    /// Set a value to a file's text: component.path=FILE (repeatable; applied last, as
+    /// Helm does).
+    #[arg(long = "set-file", value_name = "K=FILE")]
+    pub set_file: Vec<String>,
 }
 
 impl StackArgs {
@@ -74,6 +128,8 @@ impl StackArgs {
             stack_file: self.stack.clone().map(Input::Path),
             values: self.values.iter().cloned().map(Input::Path).collect(),
             set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_file: self.set_file.clone(),
             working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         }
     }
@@ -139,6 +195,7 @@ impl SourceArgs {
             capabilities,
             image_registry: self.image_registry.clone(),
             placeholders: false,
+            report_unfit_charts: false,
         }
     }
 }

@@ -85,7 +85,7 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts)
         .await
         .map_err(landscape::Error::from)?;
-    match global.output {
+    match global.output() {
         Output::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
         Output::Text => {
             let color = global.color(std::io::stdout().is_terminal());

@@ -43,8 +43,11 @@ pub async fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
-    let prepared =
-        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
+    let options = landscape::prepare::Options {
+        report_unfit_charts: true,
+        ..args.source.options(cluster.capabilities())
+    };
+    let prepared = landscape::prepare::prepare(loaded, &options).await?;
     // Without the right to read it, the stack counts as not installed: the rights check
     // says what is missing.
     let inventory =
@@ -62,11 +65,12 @@ pub async fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
             force_conflicts: args.force_conflicts,
             ..Default::default()
         },
+        unfit_charts: &prepared.unfit_charts,
     };
     let report = landscape::doctor::examine(&subject, &args.skip_checks)
         .await
         .map_err(landscape::Error::from)?;
-    match global.output {
+    match global.output() {
         Output::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json!({

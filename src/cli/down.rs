@@ -88,7 +88,7 @@ pub async fn run(args: DownArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow:
     let report = engine::down(&cluster, inv.stack(), sink.as_ref(), &opts, &cancel)
         .await
         .map_err(landscape::Error::from)?;
-    if global.output == Output::Text {
+    if global.output() == Output::Text {
         println!(
             "Removed stack `{}`{}.",
             inv.stack(),

@@ -24,7 +24,7 @@ pub async fn run(args: ImagesArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     let loaded = landscape::prepare::load(&args.stack.request())?;
     let prepared = landscape::prepare::prepare(loaded, &opts).await?;
     let images = landscape::prepare::images(&prepared.rendered);
-    match global.output {
+    match global.output() {
         Output::Json => {
             let items: Vec<_> = images
                 .iter()

@@ -100,6 +100,24 @@ pub async fn request_or_recorded(
     }
     let inv = one(args, installed, cluster).await?;
     let values = args.values.iter().cloned().map(Input::Path).collect();
-    let req = landscape::prepare::request_from(&inv, values, args.set.clone());
+    let mut req = landscape::prepare::request_from(&inv, values, args.set.clone());
+    req.set_string.extend(args.set_string.iter().cloned());
+    // The replayed request reads files from nowhere in particular: paths given now are
+    // made absolute first.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    req.set_file = args
+        .set_file
+        .iter()
+        .map(|arg| {
+            landscape::stack::values::split_assignments(arg)
+                .into_iter()
+                .map(|(k, path)| {
+                    let path = cwd.join(path).display().to_string();
+                    format!("{k}={}", path.replace(',', "\\,"))
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
     Ok((req, Some(inv)))
 }

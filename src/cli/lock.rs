@@ -35,7 +35,7 @@ pub async fn run(args: LockArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     }
     lock.write(&path)
         .map_err(|e| landscape::Error::write(&path, e))?;
-    match global.output {
+    match global.output() {
         Output::Json => println!("{}", serde_json::to_string_pretty(&lock)?),
         Output::Text => println!(
             "wrote {}: {} artifacts, {} charts, {} images",

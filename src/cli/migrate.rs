@@ -40,7 +40,7 @@ pub async fn run(args: MigrateArgs, global: &GlobalArgs) -> anyhow::Result<ExitC
     let m = landscape::engine::migrate::migrate_storage(&cluster, &args.crd)
         .await
         .map_err(landscape::Error::from)?;
-    match global.output {
+    match global.output() {
         Output::Json => println!("{}", serde_json::to_string_pretty(&m)?),
         Output::Text => println!(
             "{}: {} custom resources rewritten at {}; storedVersions [{}] -> [{}]",

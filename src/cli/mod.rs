@@ -4,6 +4,7 @@
 
 mod args;
 mod bundle;
+mod completion;
 mod diff;
 mod doctor;
 mod down;
@@ -25,7 +26,7 @@ use landscape::ExitCode;
 use landscape::cancel::Cancel;
 use landscape::cluster::ClusterError;
 
-pub use args::{GlobalArgs, Output};
+pub use args::{Format, GlobalArgs, Output};
 
 /// Takes a bare Kubernetes cluster to a production-grade platform in one command.
 #[derive(Debug, Parser)]
@@ -72,6 +73,29 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Rewrite a CRD's custom resources at its storage version, then trim storedVersions.
     MigrateStorage(migrate::MigrateArgs),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    Completion(completion::CompletionArgs),
+    /// Print the man page (or write one per subcommand with --out DIR).
+    Man(completion::ManArgs),
+}
+
+/// Refuses an `-o` format the command does not write, before it runs.
+fn check_format(command: &Command) -> Result<(), landscape::Error> {
+    let (name, global, extra): (&str, &GlobalArgs, &[Format]) = match command {
+        Command::Plan(a) => ("plan", &a.output, &[Format::Dot, Format::Mermaid]),
+        Command::Profiles(a) => ("profiles", &a.output, &[]),
+        Command::Render(a) => ("render", &a.output, &[]),
+        Command::Up(a) => ("up", &a.output, &[]),
+        Command::Diff(a) => ("diff", &a.output, &[]),
+        Command::Doctor(a) => ("doctor", &a.output, &[]),
+        Command::Status(a) => ("status", &a.output, &[]),
+        Command::Down(a) => ("down", &a.output, &[]),
+        Command::Lock(a) => ("lock", &a.output, &[]),
+        Command::Images(a) => ("images", &a.output, &[]),
+        Command::MigrateStorage(a) => ("migrate-storage", &a.output, &[]),
+        Command::Bundle(_) | Command::Completion(_) | Command::Man(_) => return Ok(()),
+    };
+    global.format.check(name, extra)
 }
 
 /// Runs a command that only reads the cluster within `limit`, if one is given: past it, the
@@ -96,6 +120,7 @@ async fn within(
 /// Runs a command; returns the exit code for successful runs (diff may return 1). `cancel`
 /// is set when a signal asks the run to stop.
 pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
+    check_format(&cli.command)?;
     match cli.command {
         Command::Profiles(args) => {
             let out = args.output.clone();
@@ -142,5 +167,7 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
             let out = args.output.clone();
             within(args.timeout, "migrate-storage", migrate::run(args, &out)).await
         }
+        Command::Completion(args) => completion::completion(&args),
+        Command::Man(args) => completion::man(&args),
     }
 }

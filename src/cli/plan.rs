@@ -8,25 +8,28 @@ use landscape::diff::upgrade::ComponentUpgrade;
 use landscape::plan::Plan;
 use landscape::stack::Stack;
 
-use super::args::{KubeArgs, StackArgs, parse_duration};
-use super::{GlobalArgs, Output};
+use super::args::{KubeArgs, SourceArgs, StackArgs, parse_duration};
+use super::{Format, GlobalArgs};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   landscape plan --profile medium
   landscape plan --stack platform.yaml --upgrade      # versions from -> to, against the cluster
-  landscape plan -o json | jq '.critical_path'")]
+  landscape plan -o json | jq '.critical_path'
+  landscape plan --profile large -o dot | dot -Tsvg > large.svg")]
 pub struct PlanArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
     #[command(flatten)]
     pub stack: StackArgs,
-    /// Refuse artifacts that landscape.lock does not cover (no download is made).
-    #[arg(long)]
-    pub locked: bool,
+    /// With --locked: refuse artifacts that landscape.lock does not cover (no download is
+    /// made without --upgrade).
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Compare with the stack installed in the cluster (its inventory): each component's
-    /// version from -> to, components added, removed and renamed. `diff` adds the object
-    /// counts.
+    /// version from -> to, components added, removed and renamed, and how many objects `up`
+    /// would create, update, replace and delete (the stack is rendered and compared, as by
+    /// `diff`).
     #[arg(long)]
     pub upgrade: bool,
     #[command(flatten)]
@@ -38,23 +41,28 @@ pub struct PlanArgs {
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
-    let landscape::prepare::Loaded {
-        stack,
-        plan,
-        lock_file,
-    } = landscape::prepare::load(&request)?;
-    if args.locked {
-        let lock = landscape::source::Lock::read(&lock_file).map_err(landscape::Error::from)?;
-        landscape::prepare::check_lock_covers(&stack, &lock, &lock_file)?;
-    }
-    let upgrade = if args.upgrade {
-        Some(installed_against(&args, &stack).await?)
+    // --upgrade renders the stack, which needs every required value.
+    let loaded = if args.upgrade {
+        landscape::prepare::load_complete(&request)?
     } else {
-        None
+        landscape::prepare::load(&request)?
     };
-    match global.output {
-        Output::Json => print_json(&stack, &plan, upgrade.as_ref())?,
-        Output::Text => {
+    if args.source.locked {
+        let lock =
+            landscape::source::Lock::read(&loaded.lock_file).map_err(landscape::Error::from)?;
+        landscape::prepare::check_lock_covers(&loaded.stack, &lock, &loaded.lock_file)?;
+    }
+    let (stack, plan, upgrade) = if args.upgrade {
+        let (stack, plan, upgrade) = installed_against(&args, loaded).await?;
+        (stack, plan, Some(upgrade))
+    } else {
+        (loaded.stack, loaded.plan, None)
+    };
+    match global.format {
+        Format::Json => print_json(&stack, &plan, upgrade.as_ref())?,
+        Format::Dot => print!("{}", landscape::plan::picture::dot(&plan, &stack.name)),
+        Format::Mermaid => print!("{}", landscape::plan::picture::mermaid(&plan)),
+        Format::Text | Format::Sarif => {
             if let Some(upgrade) = &upgrade {
                 print_upgrade(&stack, upgrade.as_deref());
             }
@@ -64,19 +72,32 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::Success)
 }
 
-/// The upgrade summary against what the cluster has installed (None: nothing differs).
+/// The upgrade summary against what the cluster has installed (None: nothing differs),
+/// with each component's object counts from comparing the rendered stack with the cluster.
 async fn installed_against(
     args: &PlanArgs,
-    stack: &Stack,
-) -> Result<Option<Vec<ComponentUpgrade>>, landscape::Error> {
+    loaded: landscape::prepare::Loaded,
+) -> Result<(Stack, Plan, Option<Vec<ComponentUpgrade>>), landscape::Error> {
     let cluster =
         landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)).await?;
-    let installed = landscape::inventory::Inventory::load(&cluster, &stack.name)
+    let installed = landscape::inventory::Inventory::load(&cluster, &loaded.stack.name)
         .await?
         .unwrap_or_else(|| {
-            landscape::inventory::Inventory::new(landscape::prepare::identity(stack))
+            landscape::inventory::Inventory::new(landscape::prepare::identity(&loaded.stack))
         });
-    Ok(landscape::diff::upgrade::compare(&installed, stack))
+    let Some(upgrade) = landscape::diff::upgrade::compare(&installed, &loaded.stack) else {
+        return Ok((loaded.stack, loaded.plan, None));
+    };
+    let prepared =
+        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
+    let opts = landscape::diff::DiffOptions {
+        prune: true,
+        fast_path: true,
+        ..Default::default()
+    };
+    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts).await?;
+    let counted = landscape::diff::upgrade::with_counts(upgrade, &diff.components);
+    Ok((prepared.stack, prepared.plan, Some(counted)))
 }
 
 fn print_upgrade(stack: &Stack, upgrade: Option<&[ComponentUpgrade]>) {

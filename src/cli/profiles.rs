@@ -105,6 +105,12 @@ fn markdown() -> Result<String, landscape::Error> {
                 sources.join("<br>")
             ));
         }
+        let plan = landscape::plan::build(p)?;
+        out.push_str(&format!(
+            "\nThe order `up` follows (`landscape plan --profile {} -o mermaid`): bold arrows are the critical\npath, dotted ones the implicit need of the cluster network.\n\n```mermaid\n{}```\n",
+            p.name,
+            landscape::plan::picture::mermaid(&plan)
+        ));
     }
     Ok(out)
 }
@@ -131,7 +137,7 @@ fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             json!({"name": name, "description": s.description, "components": s.components.len()}),
         );
     }
-    match global.output {
+    match global.output() {
         Output::Json => println!("{}", serde_json::to_string_pretty(&items)?),
         Output::Text => print!("{}", landscape::report::table(&rows)),
     }
@@ -143,7 +149,7 @@ fn show(name: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let by_category = |cat: Category| -> Vec<&landscape::stack::Component> {
         s.components.iter().filter(|c| c.category == cat).collect()
     };
-    match global.output {
+    match global.output() {
         Output::Json => {
             let categories: serde_json::Map<String, serde_json::Value> = Category::ALL
                 .iter()

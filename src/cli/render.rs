@@ -65,7 +65,7 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                 write_private(&file, &text).map_err(|e| landscape::Error::write(&file, e))?;
             }
         }
-        if global.output == Output::Text {
+        if global.output() == Output::Text {
             let total: usize = prepared.rendered.iter().map(|r| r.objects.len()).sum();
             eprintln!(
                 "wrote {total} objects of {} components to {}",
@@ -75,7 +75,7 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         }
         return Ok(ExitCode::Success);
     }
-    match global.output {
+    match global.output() {
         Output::Json => {
             let mut items: serde_json::Value = prepared
                 .rendered

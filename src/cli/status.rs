@@ -50,7 +50,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     }
     // Nothing installed is nothing unhealthy.
     let healthy = stacks.iter().all(|s| s.healthy);
-    match global.output {
+    match global.output() {
         Output::Json => println!(
             "{}",
             serde_json::json!({"stacks": stacks, "healthy": healthy})

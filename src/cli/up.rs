@@ -66,7 +66,7 @@ pub struct UpArgs {
 
 /// The sink for the chosen output: NDJSON, live terminal lines, or plain CI lines.
 pub fn sink(global: &GlobalArgs) -> Box<dyn Sink> {
-    match global.output {
+    match global.output() {
         Output::Json => Box::new(JsonSink::stdout()),
         Output::Text if std::io::stderr().is_terminal() => {
             Box::new(TerminalSink::new(global.color(true)))
@@ -120,7 +120,7 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
         Ok(s) => Some(s),
         Err(e) => e.summary(),
     };
-    if let (Some(summary), Output::Text) = (summary, global.output) {
+    if let (Some(summary), Output::Text) = (summary, global.output()) {
         print!("{}", report::summary_table(summary));
     }
     result.map_err(landscape::Error::from)?;

@@ -201,7 +201,7 @@ pub async fn diff(
     Ok(StackDiff {
         stack: stack.name.clone(),
         changes,
-        upgrade: upgrade.map(|u| with_counts(u, &components)),
+        upgrade: upgrade.map(|u| upgrade::with_counts(u, &components)),
         components,
     })
 }
@@ -216,28 +216,6 @@ fn new_inventory(stack: &str) -> Inventory {
         },
         profile: None,
     })
-}
-
-/// The upgrade summary with each component's object counts from the diff.
-fn with_counts(
-    mut upgrade: Vec<upgrade::ComponentUpgrade>,
-    components: &[ComponentDiff],
-) -> Vec<upgrade::ComponentUpgrade> {
-    for u in &mut upgrade {
-        let counts = components
-            .iter()
-            .filter(|c| c.name == u.name || u.renamed_from.as_deref() == Some(c.name.as_str()))
-            .fold(upgrade::ObjectCounts::default(), |acc, c| {
-                upgrade::ObjectCounts {
-                    create: acc.create + c.create,
-                    update: acc.update + c.update + c.adopt,
-                    replace: acc.replace + c.replace,
-                    delete: acc.delete + c.delete,
-                }
-            });
-        u.objects = Some(counts);
-    }
-    upgrade
 }
 
 /// The live object behind every rendered one (None when absent), with the live Secrets'

@@ -1,7 +1,7 @@
 //! How the stack asked for differs from the one installed, component by component: its
-//! version from → to, whether it is added, removed or renamed (`replaces:`), and — in
-//! `diff` — how many objects `up` would create, update, replace and delete. `plan
-//! --upgrade` shows the same without the counts.
+//! version from → to, whether it is added, removed or renamed (`replaces:`), and how many
+//! objects `up` would create, update, replace and delete (from `diff`'s comparison, which
+//! `plan --upgrade` runs too).
 
 use serde::Serialize;
 
@@ -100,6 +100,26 @@ pub fn compare(installed: &Inventory, stack: &Stack) -> Option<Vec<ComponentUpgr
         .then_some(out)
 }
 
+/// The upgrade summary with each component's object counts from the diff.
+pub fn with_counts(
+    mut upgrade: Vec<ComponentUpgrade>,
+    components: &[super::ComponentDiff],
+) -> Vec<ComponentUpgrade> {
+    for u in &mut upgrade {
+        let counts = components
+            .iter()
+            .filter(|c| c.name == u.name || u.renamed_from.as_deref() == Some(c.name.as_str()))
+            .fold(ObjectCounts::default(), |acc, c| ObjectCounts {
+                create: acc.create + c.create,
+                update: acc.update + c.update + c.adopt,
+                replace: acc.replace + c.replace,
+                delete: acc.delete + c.delete,
+            });
+        u.objects = Some(counts);
+    }
+    upgrade
+}
+
 /// The summary as text: one line per component.
 pub fn text(upgrade: &[ComponentUpgrade]) -> String {
     let mut rows = vec![[
@@ -160,6 +180,8 @@ mod tests {
             stack_file: Some(crate::stack::Input::Path(path)),
             values: vec![],
             set: vec![],
+            set_string: vec![],
+            set_file: vec![],
             working_dir: dir.path().to_path_buf(),
         })
         .unwrap()

@@ -125,6 +125,9 @@ pub struct Subject<'a> {
     pub inventory: Option<&'a Inventory>,
     /// The flags `up` runs with (`--force-conflicts` turns takeovers into warnings).
     pub flags: Flags,
+    /// Charts that do not support the cluster's version (see
+    /// [`crate::prepare::Options::report_unfit_charts`]).
+    pub unfit_charts: &'a [crate::prepare::UnfitChart],
 }
 
 impl Subject<'_> {

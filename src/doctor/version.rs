@@ -51,6 +51,19 @@ pub(super) fn check(s: &Subject<'_>) -> Vec<Finding> {
             )),
         }
     }
+    for chart in s.unfit_charts {
+        out.push(Finding::fail(
+            CHECK,
+            format!(
+                "Kubernetes {version}: component {} uses chart {} {}, which declares kubeVersion `{}`",
+                chart.component, chart.chart, chart.version, chart.range
+            ),
+            format!(
+                "upgrade the cluster, or pin a release of chart {} that supports {version}",
+                chart.chart
+            ),
+        ));
+    }
     out.extend(removed_apis(s, version));
     if out.is_empty() {
         out.push(Finding::pass(

@@ -13,6 +13,8 @@ pub(super) async fn run(run: &Install<'_>, inventory: Option<&Inventory>) -> Res
         rendered: run.rendered,
         inventory,
         flags: run.opts.flags,
+        // Preparing the stack already refused charts that do not fit the cluster.
+        unfit_charts: &[],
     };
     let report = doctor::examine(&subject, &run.opts.skip_checks).await?;
     let mut failures = Vec::new();

@@ -108,6 +108,7 @@ pub fn read(bytes: &[u8]) -> Result<Inventory, String> {
                 })
                 .collect(),
             set: v.inputs.set,
+            set_string: Vec::new(),
             secrets_given: Vec::new(),
         },
         sync: Default::default(),

@@ -121,6 +121,9 @@ pub struct Inputs {
     pub values_files: Vec<RecordedFile>,
     #[serde(default)]
     pub set: Vec<String>,
+    /// `--set-string` arguments, and `--set-file` ones as the text they set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_string: Vec<String>,
     /// Secret value paths (`component.path`) that were given and are not recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets_given: Vec<String>,

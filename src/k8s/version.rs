@@ -39,8 +39,23 @@ pub enum Fit {
 }
 
 /// Where `version` lies against `range`: below a lower bound (`>=`, `>`, `=`), above an
-/// upper one (`<`, `<=`, `=`), or within. None when the range is not one.
+/// upper one (`<`, `<=`, `=`), or within. Helm's range syntax is understood too (charts
+/// declare `kubeVersion` in it): `^1.10.0-0`, `~1.20`, `1.2.x`, and alternatives joined by
+/// `||`, within when any alternative is. None when the range is not one.
 pub fn fit(version: Version, range: &str) -> Option<Fit> {
+    let mut first = None;
+    for alternative in range.split("||") {
+        let f = fit_all(version, alternative)?;
+        if f == Fit::Within {
+            return Some(f);
+        }
+        first.get_or_insert(f);
+    }
+    first
+}
+
+/// Where `version` lies against constraints that must all hold.
+fn fit_all(version: Version, range: &str) -> Option<Fit> {
     let mut below = false;
     let mut above = false;
     for (op, bound) in constraints(range)? {
@@ -65,11 +80,13 @@ pub fn fit(version: Version, range: &str) -> Option<Fit> {
     })
 }
 
-/// The constraints of a range, each an operator and a version; None when it has none or
-/// one is not a version.
+/// The constraints of a range, each an operator and a version, with Helm's shorthands
+/// (`^`, `~`, wildcards) spelled out as bounds; None when it has none or one is not a
+/// version.
 fn constraints(range: &str) -> Option<Vec<(&'static str, Version)>> {
+    const OPS: [&str; 8] = ["~>", "<=", ">=", "<", ">", "=", "^", "~"];
     let mut glued = range.to_string();
-    for op in ["<=", ">=", "<", ">", "="] {
+    for op in OPS {
         while glued.contains(&format!("{op} ")) {
             glued = glued.replace(&format!("{op} "), op);
         }
@@ -80,13 +97,45 @@ fn constraints(range: &str) -> Option<Vec<(&'static str, Version)>> {
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        let (op, rest) = ["<=", ">=", "<", ">", "="]
+        let (op, rest) = OPS
             .iter()
             .find_map(|op| c.strip_prefix(op).map(|r| (*op, r)))
             .unwrap_or(("=", c));
-        out.push((op, Version::parse(rest)?));
+        out.extend(expand(op, rest)?);
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// One constraint as plain bounds.
+fn expand(op: &'static str, text: &str) -> Option<Vec<(&'static str, Version)>> {
+    // `1.2.x`, `1.*`: the versions that share the given parts.
+    let core = text.trim_start_matches('v').split(['-', '+']).next()?;
+    let parts: Vec<&str> = core.split('.').collect();
+    if let Some(wild) = parts.iter().position(|p| matches!(*p, "x" | "X" | "*")) {
+        let fixed: Vec<u64> = parts[..wild]
+            .iter()
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        let low = Version(
+            fixed.first().copied().unwrap_or(0),
+            fixed.get(1).copied().unwrap_or(0),
+            0,
+        );
+        return Some(match (fixed.len(), op) {
+            (0, _) => vec![(">=", Version(0, 0, 0))],
+            (1, "<" | "<=" | ">" | ">=") | (2, "<" | "<=" | ">" | ">=") => vec![(op, low)],
+            (1, _) => vec![(">=", low), ("<", Version(low.0 + 1, 0, 0))],
+            _ => vec![(">=", low), ("<", Version(low.0, low.1 + 1, 0))],
+        });
+    }
+    let v = Version::parse(text)?;
+    Some(match op {
+        "^" if v.0 > 0 => vec![(">=", v), ("<", Version(v.0 + 1, 0, 0))],
+        "^" if v.1 > 0 => vec![(">=", v), ("<", Version(0, v.1 + 1, 0))],
+        "^" => vec![(">=", v), ("<", Version(0, 0, v.2 + 1))],
+        "~" | "~>" => vec![(">=", v), ("<", Version(v.0, v.1 + 1, 0))],
+        op => vec![(op, v)],
+    })
 }
 
 /// Whether `version` satisfies every constraint of `range` (`>=1.29 <1.37`, commas or
@@ -193,8 +242,27 @@ mod tests {
         assert_eq!(fit(v, ">=1.33 <1.36"), Some(Fit::Above));
         assert_eq!(fit(v, ">=1.37"), Some(Fit::Below));
         assert_eq!(fit(v, ">= 1.31, < 1.37"), Some(Fit::Within));
-        assert_eq!(fit(v, "x"), None);
+        assert_eq!(fit(v, "y"), None);
         assert_eq!(removed("batch/v1beta1").unwrap().0, "1.25");
+    }
+
+    #[test]
+    fn helm_chart_ranges() {
+        let v = Version::parse("v1.36.3").unwrap();
+        // What the charts in the profiles declare.
+        assert_eq!(fit(v, ">= 1.22.0-0"), Some(Fit::Within));
+        assert_eq!(fit(v, "^1.10.0-0"), Some(Fit::Within));
+        assert_eq!(fit(Version(2, 0, 0), "^1.10.0-0"), Some(Fit::Above));
+        assert_eq!(fit(Version(1, 9, 0), "^1.10.0-0"), Some(Fit::Below));
+        assert_eq!(fit(v, "~1.36.0"), Some(Fit::Within));
+        assert_eq!(fit(v, "~1.35"), Some(Fit::Above));
+        assert_eq!(fit(v, "1.36.x"), Some(Fit::Within));
+        assert_eq!(fit(v, "1.35.x"), Some(Fit::Above));
+        assert_eq!(fit(v, "1.x"), Some(Fit::Within));
+        assert_eq!(fit(v, ">=1.20.0 <1.30.0 || >=1.35.0"), Some(Fit::Within));
+        assert_eq!(fit(v, ">=1.20.0 <1.30.0 || >=1.37.0"), Some(Fit::Above));
+        assert_eq!(fit(v, "^one"), None);
+        assert_eq!(fit(v, "1.y.x"), None);
         assert!(removed("batch/v1").is_none());
     }
 }

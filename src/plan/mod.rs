@@ -5,6 +5,8 @@
 //! is a pod that needs it. The plan is a true graph, not a list of levels: the engine starts
 //! a component the moment the components it needs are healthy.
 
+pub mod picture;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::algo::{tarjan_scc, toposort};

@@ -55,6 +55,11 @@ pub struct Options {
     /// Render even when required values are missing, with placeholders in their place —
     /// for commands that only inspect what a stack contains (`lock`, `images`, `bundle`).
     pub placeholders: bool,
+    /// Charts whose declared Kubernetes range leaves out the cluster's version are
+    /// reported in [`Prepared::unfit_charts`] instead of failing the run, and their
+    /// components left out of the render (helm would refuse them): for `doctor`, which
+    /// reports every check on the rest.
+    pub report_unfit_charts: bool,
 }
 
 /// A stack ready to apply: planned, fetched and rendered.
@@ -63,6 +68,58 @@ pub struct Prepared {
     pub plan: Plan,
     pub artifacts: Artifacts,
     pub rendered: Vec<RenderedComponent>,
+    /// With [`Options::report_unfit_charts`]: the charts that do not support the cluster's
+    /// Kubernetes version.
+    pub unfit_charts: Vec<UnfitChart>,
+}
+
+/// A chart whose `kubeVersion` leaves out the cluster's Kubernetes version: `helm
+/// template` would refuse it, with a message that names neither the component nor a fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "component `{component}`: chart {chart} {version} supports Kubernetes `{range}`, and this cluster runs {kubernetes} (hint: upgrade the cluster, or pin a release of the chart that supports {kubernetes}; `landscape doctor` runs every check)"
+)]
+pub struct UnfitChart {
+    pub component: String,
+    pub chart: String,
+    pub version: String,
+    /// The chart's `kubeVersion`.
+    pub range: String,
+    /// The cluster's version.
+    pub kubernetes: String,
+}
+
+/// The stack's charts whose declared range leaves out `kubernetes` (a range landscape
+/// cannot read is left to helm).
+pub fn unfit_charts(stack: &Stack, artifacts: &Artifacts, kubernetes: &str) -> Vec<UnfitChart> {
+    let Some(version) = crate::k8s::version::Version::parse(kubernetes) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for c in &stack.components {
+        for s in &c.sources {
+            let Source::Chart(spec) = s else { continue };
+            let chart = artifacts.chart(&source::ChartRef::new(
+                &spec.repository,
+                &spec.name,
+                &spec.version,
+            ));
+            let Some(range) = chart.and_then(|a| a.kube_version.as_deref()) else {
+                continue;
+            };
+            let fits = crate::k8s::version::fit(version, range);
+            if fits.is_some_and(|f| f != crate::k8s::version::Fit::Within) {
+                out.push(UnfitChart {
+                    component: c.name.clone(),
+                    chart: spec.name.clone(),
+                    version: spec.version.clone(),
+                    range: range.to_string(),
+                    kubernetes: kubernetes.to_string(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// A stack loaded and planned (no network).
@@ -167,6 +224,18 @@ pub async fn prepare(loaded: Loaded, opts: &Options) -> Result<Prepared, crate::
         path: &lock_file,
     });
     let artifacts = source::fetch_all(&wanted(&stack), &fetcher, locked.as_ref()).await?;
+    let unfit = match &opts.capabilities.kube_version {
+        Some(kubernetes) => unfit_charts(&stack, &artifacts, kubernetes),
+        None => vec![],
+    };
+    if let Some(first) = unfit.first() {
+        if !opts.report_unfit_charts {
+            return Err(first.clone().into());
+        }
+        stack
+            .components
+            .retain(|c| !unfit.iter().any(|u| u.component == c.name));
+    }
     let render_opts = RenderOptions {
         capabilities: opts.capabilities.clone(),
         image_registry: opts.image_registry.clone(),
@@ -190,6 +259,7 @@ pub async fn prepare(loaded: Loaded, opts: &Options) -> Result<Prepared, crate::
         plan,
         artifacts,
         rendered,
+        unfit_charts: unfit,
     })
 }
 

@@ -69,17 +69,30 @@ pub fn inputs(req: &StackRequest, stack: &Stack) -> Inputs {
             })
         })
         .collect();
-    let set = req
-        .set
+    let recorded = |args: &[String]| -> Vec<String> {
+        args.iter()
+            .flat_map(|arg| values::split_assignments(arg))
+            .filter(|(key, _)| !is_secret(key, &secret))
+            .map(|(key, raw)| format!("{key}={}", raw.replace(',', "\\,")))
+            .collect()
+    };
+    // A --set-file value is recorded as the text it set, so a later run needs no file.
+    let file_texts: Vec<String> = req
+        .set_file
         .iter()
         .flat_map(|arg| values::split_assignments(arg))
-        .filter(|(key, _)| !is_secret(key, &secret))
-        .map(|(key, raw)| format!("{key}={}", raw.replace(',', "\\,")))
+        .filter_map(|(key, path)| {
+            let text =
+                crate::files::read_text(&req.working_dir.join(path), crate::files::INPUT_LIMIT)
+                    .ok()?;
+            Some(format!("{key}={}", text.replace(',', "\\,")))
+        })
         .collect();
     Inputs {
         stack_file,
         values_files,
-        set,
+        set: recorded(&req.set),
+        set_string: recorded(&[req.set_string.clone(), file_texts].concat()),
         secrets_given: given,
     }
 }
@@ -142,6 +155,7 @@ fn scrub_stack_file(text: &str, secret: &[String]) -> String {
 /// The request that rebuilds an installed stack from its record, with any values given
 /// now on top (the secret ones the record left out, say).
 pub fn request_from(inv: &Inventory, values: Vec<Input>, set: Vec<String>) -> StackRequest {
+    // `--set-string` and `--set-file` given now are added by the caller.
     let recorded = |f: &RecordedFile| Input::Recorded {
         label: format!("{} (as recorded by the last run)", f.label),
         path: PathBuf::from(&f.label),
@@ -165,6 +179,8 @@ pub fn request_from(inv: &Inventory, values: Vec<Input>, set: Vec<String>) -> St
             .chain(values)
             .collect(),
         set: inv.inputs.set.iter().cloned().chain(set).collect(),
+        set_string: inv.inputs.set_string.clone(),
+        set_file: vec![],
         working_dir: std::env::temp_dir(),
     }
 }

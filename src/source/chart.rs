@@ -18,6 +18,10 @@ pub struct ChartArtifact {
     /// The sha256 the index (or the lock) promises for the archive.
     pub digest: String,
     pub archive: Artifact,
+    /// The Kubernetes versions the chart declares it runs on (its Chart.yaml `kubeVersion`,
+    /// a Helm semver range): `helm template` refuses any other, so landscape checks it
+    /// first and says which component and cluster version clash.
+    pub kube_version: Option<String>,
 }
 
 /// Identifies a chart: its repository (the folder holding index.yaml, without a trailing
@@ -144,12 +148,10 @@ pub async fn download(
 ) -> Result<ChartArtifact, SourceError> {
     let archive = fetcher.fetch(url, digest).await?;
     let bytes = crate::files::read_bytes(&archive.path, fetcher.max_size()).unwrap_or_default();
-    if let Err(message) = check_archive(&bytes, &spec.name) {
-        return Err(SourceError::Invalid {
-            url: url.to_string(),
-            message,
-        });
-    }
+    let facts = check_archive(&bytes, &spec.name).map_err(|message| SourceError::Invalid {
+        url: url.to_string(),
+        message,
+    })?;
     Ok(ChartArtifact {
         repository: spec.repository.clone(),
         name: spec.name.clone(),
@@ -159,8 +161,25 @@ pub async fn download(
             .map(str::to_string)
             .unwrap_or_else(|| archive.sha256.clone()),
         archive,
+        kube_version: facts.kube_version,
     })
 }
+
+/// What landscape reads from a chart's own Chart.yaml.
+#[derive(Debug, Default, PartialEq)]
+struct ChartFacts {
+    kube_version: Option<String>,
+}
+
+/// The Chart.yaml fields landscape needs; everything else is helm's business.
+#[derive(Deserialize)]
+struct ChartYaml {
+    #[serde(default, rename = "kubeVersion")]
+    kube_version: Option<String>,
+}
+
+/// A Chart.yaml is a few kilobytes; more is not one.
+const MAX_CHART_YAML: u64 = 1024 * 1024;
 
 /// The most a chart archive may inflate to, and by how much: a chart is kilobytes of
 /// text, while a gzip bomb turns a small download into gigabytes.
@@ -172,7 +191,7 @@ const MAX_RATIO: u64 = 200;
 /// paths, no `..`, no links or devices), with a `Chart.yaml` that names the chart. A
 /// repository without digests in its index gives no other way to notice a truncated or
 /// substituted download, and helm must never be handed an archive crafted against it.
-fn check_archive(bytes: &[u8], name: &str) -> Result<(), String> {
+fn check_archive(bytes: &[u8], name: &str) -> Result<ChartFacts, String> {
     use std::io::Read;
     if bytes.get(..2) != Some(&[0x1f, 0x8b][..]) {
         return Err(
@@ -204,9 +223,9 @@ fn check_archive(bytes: &[u8], name: &str) -> Result<(), String> {
 
 /// Walks the tar headers (512-byte blocks: name at 0, size in octal at 124, type at 156,
 /// the ustar prefix at 345).
-fn check_entries(tar: &[u8], name: &str) -> Result<(), String> {
+fn check_entries(tar: &[u8], name: &str) -> Result<ChartFacts, String> {
     let mut at = 0usize;
-    let mut chart_yaml = false;
+    let mut chart_yaml: Option<&[u8]> = None;
     let mut long_name: Option<String> = None;
     while at + 512 <= tar.len() {
         let header = &tar[at..at + 512];
@@ -242,7 +261,14 @@ fn check_entries(tar: &[u8], name: &str) -> Result<(), String> {
             b'x' | b'g' => {}
             b'0' | 0 | b'5' => {
                 check_path(&path, name)?;
-                chart_yaml |= path.trim_end_matches('/') == format!("{name}/Chart.yaml");
+                if path == format!("{name}/Chart.yaml") && kind != b'5' {
+                    if size > MAX_CHART_YAML {
+                        return Err(format!(
+                            "the chart's Chart.yaml is larger than {MAX_CHART_YAML} bytes"
+                        ));
+                    }
+                    chart_yaml = tar.get(data..data + size as usize);
+                }
             }
             other => {
                 return Err(format!(
@@ -253,11 +279,18 @@ fn check_entries(tar: &[u8], name: &str) -> Result<(), String> {
         }
         at = next;
     }
-    if chart_yaml {
-        Ok(())
-    } else {
-        Err(format!("the chart archive has no {name}/Chart.yaml"))
-    }
+    let Some(chart_yaml) = chart_yaml else {
+        return Err(format!("the chart archive has no {name}/Chart.yaml"));
+    };
+    let text = String::from_utf8_lossy(chart_yaml);
+    let meta: ChartYaml = crate::yaml::from_str(&text)
+        .map_err(|e| format!("the chart's Chart.yaml is not valid YAML ({e})"))?;
+    Ok(ChartFacts {
+        kube_version: meta
+            .kube_version
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty()),
+    })
 }
 
 fn check_path(path: &str, name: &str) -> Result<(), String> {
@@ -281,17 +314,37 @@ mod tests {
         enc.finish().unwrap()
     }
 
-    /// A tar archive of `(path, type, size)` entries with zero-filled data.
+    const CHART_YAML: &str = "apiVersion: v2\nname: x\nversion: 1.0.0\n";
+
+    /// A tar archive of `(path, type, size)` entries with zero-filled data, but for a
+    /// Chart.yaml, which holds [`CHART_YAML`].
     fn tar(entries: &[(&str, u8, usize)]) -> Vec<u8> {
+        let with: Vec<(&str, u8, Vec<u8>)> = entries
+            .iter()
+            .map(|(path, kind, size)| {
+                let data = if path.ends_with("Chart.yaml") {
+                    CHART_YAML.as_bytes().to_vec()
+                } else {
+                    vec![0u8; *size]
+                };
+                (*path, *kind, data)
+            })
+            .collect();
+        tar_of(&with)
+    }
+
+    fn tar_of(entries: &[(&str, u8, Vec<u8>)]) -> Vec<u8> {
         let mut out = Vec::new();
-        for (path, kind, size) in entries {
+        for (path, kind, data) in entries {
             let mut h = vec![0u8; 512];
             h[..path.len()].copy_from_slice(path.as_bytes());
-            h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+            h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
             h[156] = *kind;
             h[257..262].copy_from_slice(b"ustar");
             out.extend(h);
-            out.extend(vec![0u8; size.div_ceil(512) * 512]);
+            let mut block = data.clone();
+            block.resize(data.len().div_ceil(512) * 512, 0);
+            out.extend(block);
         }
         out.extend(vec![0u8; 1024]);
         out
@@ -303,7 +356,7 @@ mod tests {
             ("x/Chart.yaml", b'0', 10),
             ("x/templates/a.yaml", b'0', 3),
         ]));
-        assert_eq!(check_archive(&whole, "x"), Ok(()));
+        assert_eq!(check_archive(&whole, "x"), Ok(ChartFacts::default()));
         let truncated = &whole[..whole.len() - 10];
         assert!(
             check_archive(truncated, "x")
@@ -349,6 +402,29 @@ mod tests {
         ]));
         assert!(bomb.len() < 200 * 1024);
         assert!(check_archive(&bomb, "x").unwrap_err().contains("bomb"));
+    }
+
+    #[test]
+    fn the_charts_kubernetes_range_is_read_from_its_chart_yaml() {
+        let chart = |yaml: &str| {
+            gzip(&tar_of(&[
+                ("x/Chart.yaml", b'0', yaml.as_bytes().to_vec()),
+                ("x/values.yaml", b'0', vec![]),
+            ]))
+        };
+        let facts = check_archive(
+            &chart("apiVersion: v2\nname: x\nversion: 1.0.0\nkubeVersion: '>= 1.22.0-0'\n"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(facts.kube_version.as_deref(), Some(">= 1.22.0-0"));
+        let none = check_archive(&chart(CHART_YAML), "x").unwrap();
+        assert_eq!(none.kube_version, None);
+        assert!(
+            check_archive(&chart("name: [x\n"), "x")
+                .unwrap_err()
+                .contains("Chart.yaml")
+        );
     }
 
     #[test]

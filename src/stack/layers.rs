@@ -289,12 +289,32 @@ pub(super) fn apply_values_file(
     Ok(())
 }
 
-/// Applies one `--set` argument. Errors name the keys only: a value may be a secret.
-pub(super) fn apply_set(arg: &str, drafts: &mut [Draft]) -> Result<(), StackError> {
-    let assignments = values::parse_set(arg)
-        .map_err(|msg| invalid(format!("--set {}", values::keys_of(arg)), msg, None))?;
+/// Applies one `--set`, `--set-string` or `--set-file` argument. Errors name the keys
+/// only: a value may be a secret.
+pub(super) fn apply_set(
+    arg: &str,
+    kind: values::SetKind,
+    working_dir: &std::path::Path,
+    drafts: &mut [Draft],
+) -> Result<(), StackError> {
+    let flag = kind.flag();
+    let mut assignments = values::parse_set_as(arg, kind)
+        .map_err(|msg| invalid(format!("{flag} {}", values::keys_of(arg)), msg, None))?;
+    if kind == values::SetKind::File {
+        for a in &mut assignments {
+            let file = working_dir.join(a.value.as_str().unwrap_or_default());
+            let text = crate::files::read_text(&file, crate::files::INPUT_LIMIT).map_err(|e| {
+                invalid(
+                    format!("{flag} {}", a.key),
+                    format!("cannot read {}: {e}", file.display()),
+                    Some("give a readable text file: --set-file component.path=FILE".into()),
+                )
+            })?;
+            a.value = serde_json::Value::String(text);
+        }
+    }
     for a in assignments {
-        let location = format!("--set {}", a.key);
+        let location = format!("{flag} {}", a.key);
         let component = a.component().unwrap_or_default().to_string();
         let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
         let Some(draft) = drafts.iter_mut().find(|d| d.name == component) else {

@@ -71,7 +71,13 @@ pub struct StackRequest {
     pub profile: Option<ProfileChoice>,
     pub stack_file: Option<Input>,
     pub values: Vec<Input>,
+    /// `--set` arguments: values typed as Helm types them.
     pub set: Vec<String>,
+    /// `--set-string` arguments: every value a string.
+    pub set_string: Vec<String>,
+    /// `--set-file` arguments (`component.path=FILE`): each value a file's text, read
+    /// relative to `working_dir`.
+    pub set_file: Vec<String>,
     /// Where to look for `landscape.yaml` when no stack file is named.
     pub working_dir: PathBuf,
 }
@@ -253,8 +259,15 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
         let (label, text) = layers::read_input(input)?;
         layers::apply_values_file(&label, &text, &mut drafts)?;
     }
+    // In Helm's order: --set, then --set-string, then --set-file.
     for arg in &req.set {
-        layers::apply_set(arg, &mut drafts)?;
+        layers::apply_set(arg, values::SetKind::Typed, &req.working_dir, &mut drafts)?;
+    }
+    for arg in &req.set_string {
+        layers::apply_set(arg, values::SetKind::String, &req.working_dir, &mut drafts)?;
+    }
+    for arg in &req.set_file {
+        layers::apply_set(arg, values::SetKind::File, &req.working_dir, &mut drafts)?;
     }
 
     // 4. Needs, then each component finished.

@@ -297,17 +297,44 @@ pub fn keys_of(arg: &str) -> String {
 /// The largest list index `--set` accepts (as Helm does, to bound the list it builds).
 pub const MAX_INDEX: usize = 65_536;
 
+/// Which flag an assignment came from, and so how its value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetKind {
+    /// `--set`: typed like Helm's.
+    Typed,
+    /// `--set-string`: always a string (`007`, `true` stay text).
+    String,
+    /// `--set-file`: the value is a path, whose file's text becomes the value.
+    File,
+}
+
+impl SetKind {
+    pub fn flag(self) -> &'static str {
+        match self {
+            SetKind::Typed => "--set",
+            SetKind::String => "--set-string",
+            SetKind::File => "--set-file",
+        }
+    }
+}
+
 /// Parses one `--set` argument, which may hold several comma-separated assignments
 /// (`a.b=1,c=x`); `\,` is a literal comma. Values are typed like helm's: `true`/`false`,
 /// `null`, integers and floats become those types; anything else is a string.
 pub fn parse_set(arg: &str) -> Result<Vec<Assignment>, String> {
+    parse_set_as(arg, SetKind::Typed)
+}
+
+/// Parses one argument of `kind`'s flag: as [`parse_set`], with values kept as written for
+/// `--set-string` and `--set-file` (whose value is then the path).
+pub fn parse_set_as(arg: &str, kind: SetKind) -> Result<Vec<Assignment>, String> {
     split_unescaped(arg, ',')
         .into_iter()
-        .map(|part| parse_one(&part))
+        .map(|part| parse_one(&part, kind))
         .collect()
 }
 
-fn parse_one(part: &str) -> Result<Assignment, String> {
+fn parse_one(part: &str, kind: SetKind) -> Result<Assignment, String> {
     let (key, raw) = part
         .split_once('=')
         .ok_or_else(|| format!("`{part}` is not of the form component.path=value"))?;
@@ -349,9 +376,15 @@ fn parse_one(part: &str) -> Result<Assignment, String> {
             "`{key}` names no value; write component.path=value (for example velero.backup.bucket=my-bucket)"
         ));
     }
+    if kind == SetKind::File && raw.trim().is_empty() {
+        return Err(format!("`{key}` names no file; write component.path=FILE"));
+    }
     Ok(Assignment {
         path,
-        value: typed(raw),
+        value: match kind {
+            SetKind::Typed => typed(raw),
+            SetKind::String | SetKind::File => Value::String(raw.to_string()),
+        },
         key: key.to_string(),
     })
 }
@@ -436,6 +469,22 @@ mod tests {
         assert_eq!(parse_set("x.v=007").unwrap()[0].value, json!("007"));
         assert_eq!(parse_set("x.v=1.5").unwrap()[0].value, json!(1.5));
         assert_eq!(parse_set("x.v=false").unwrap()[0].value, json!(false));
+    }
+
+    #[test]
+    fn set_string_keeps_values_as_text() {
+        let a = parse_set_as("x.v=007,x.w=true,x.n=12,x.l=a\\,b", SetKind::String).unwrap();
+        let values: Vec<&Value> = a.iter().map(|a| &a.value).collect();
+        assert_eq!(
+            values,
+            [&json!("007"), &json!("true"), &json!("12"), &json!("a,b")]
+        );
+        assert_eq!(parse_set("x.n=12").unwrap()[0].value, json!(12));
+        assert!(parse_set_as("x.f=", SetKind::File).is_err());
+        assert_eq!(
+            parse_set_as("x.f=ca.pem", SetKind::File).unwrap()[0].value,
+            json!("ca.pem")
+        );
     }
 
     #[test]
