@@ -56,6 +56,9 @@ pub enum Error {
     Run(Box<engine::RunError>),
     #[error(transparent)]
     Migrate(#[from] engine::migrate::MigrateError),
+    /// `--only` or `--skip` names no component.
+    #[error(transparent)]
+    Select(#[from] crate::plan::UnknownComponent),
     /// A chart does not support the cluster's Kubernetes version.
     #[error(transparent)]
     UnfitChart(#[from] crate::prepare::UnfitChart),
@@ -100,6 +103,7 @@ impl Error {
             Error::Migrate(_) => ExitCode::InvalidInput,
             Error::Write { .. } => ExitCode::Local,
             Error::UnfitChart(_) => ExitCode::Unfit,
+            Error::Select(_) => ExitCode::InvalidInput,
         }
     }
 

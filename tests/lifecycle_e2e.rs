@@ -936,3 +936,132 @@ async fn down_past_its_deadline_keeps_what_is_still_being_deleted_recorded() {
     let gone = tb.kubectl(&["get", "secret", "-n", "kube-system", &inventory]);
     assert!(!gone.status.success());
 }
+
+/// How many deletions a `diff -o json` predicts.
+fn deletions(diff: &Run) -> usize {
+    let d: Value = serde_json::from_str(&diff.stdout).unwrap();
+    d["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["changes"].as_array().unwrap())
+        .filter(|ch| ch["action"] == "delete")
+        .count()
+}
+
+/// A stack of three components: `a`, `b` (needs `a`) and `c`, each one ConfigMap.
+fn three_components(dir: &Path, stack: &str, with_b: bool) {
+    for c in ["a", "b", "c"] {
+        std::fs::create_dir_all(dir.join(c)).unwrap();
+        std::fs::write(
+            dir.join(c).join("cm.yaml"),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {c}}}\ndata: {{from: {c}}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let component = |name: &str, needs: &str| {
+        format!(
+            "  {name}:\n    category: delivery\n    namespace: {stack}-{name}\n    sources: [{{templateDir: ./{name}}}]\n    needs: [{needs}]\n"
+        )
+    };
+    let mut text = format!("name: {stack}\ncomponents:\n{}", component("a", ""));
+    if with_b {
+        text.push_str(&component("b", "a"));
+    }
+    text.push_str(&component("c", ""));
+    std::fs::write(dir.join("landscape.yaml"), text).unwrap();
+}
+
+#[tokio::test]
+async fn only_and_skip_select_components_and_leave_the_others_alone() {
+    let tb = testbed();
+    let p = Project::new("select", false);
+    let stack = p.stack.clone();
+    three_components(p.path(), &stack, true);
+    let has = |c: &str| exists(tb, "configmap", c, &format!("{stack}-{c}"));
+
+    // Unknown names are refused before anything, with a hint.
+    let typo = p.landscape(&["up", "--only", "bb"]).await;
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(
+        typo.stderr.contains("--only bb: no component `bb`")
+            && typo.stderr.contains("did you mean `b`?"),
+        "{typo:?}"
+    );
+    // --no-needs: what b needs must be healthy already; `a` is not installed.
+    let early = p.landscape(&["up", "--only", "b", "--no-needs"]).await;
+    assert_eq!(early.code, 3, "{early:?}");
+    assert!(
+        early.stderr.contains("`a` is needed and not installed"),
+        "{early:?}"
+    );
+    assert!(!has("a") && !has("b"), "nothing was written");
+
+    // --only b brings what b needs, and nothing else.
+    let diff = p.landscape(&["diff", "--only", "b", "-o", "json"]).await;
+    assert_eq!(diff.code, 1, "{diff:?}");
+    let d: Value = serde_json::from_str(&diff.stdout).unwrap();
+    let names: Vec<&str> = d["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "{d}");
+    let up = p.landscape(&["up", "--only", "b"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(has("a") && has("b") && !has("c"));
+    let plan = p.landscape(&["plan", "--skip", "a", "-o", "json"]).await;
+    let planned: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let names: Vec<&str> = planned["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c", "b"], "{planned}");
+    assert!(
+        planned["components"][1]["needs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // b leaves the stack; a partial run does not prune it, and diff says so.
+    three_components(p.path(), &stack, false);
+    let diff = p.landscape(&["diff", "--only", "c", "-o", "json"]).await;
+    assert_eq!(
+        deletions(&diff),
+        0,
+        "a partial diff predicts no deletion: {diff:?}"
+    );
+    let up = p.landscape(&["up", "--skip", "a"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(has("c") && has("b"), "b stays: it was not selected");
+    // --no-needs with a healthy need passes; status judges the selected alone.
+    let only_c = p.landscape(&["up", "--only", "c", "--no-needs"]).await;
+    assert_eq!(only_c.code, 0, "{only_c:?}");
+    let status = p
+        .landscape(&["status", "--only", "a,c", "-o", "json"])
+        .await;
+    assert_eq!(status.code, 0, "{status:?}");
+    let s: Value = serde_json::from_str(&status.stdout).unwrap();
+    let shown: Vec<&str> = s["stacks"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["a", "c"], "{s}");
+
+    // The whole stack again: now b goes.
+    let diff = p.landscape(&["diff", "-o", "json"]).await;
+    assert_eq!(deletions(&diff), 2, "b's ConfigMap and namespace: {diff:?}");
+    let up = p.landscape(&["up"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(!has("b") && has("a") && has("c"));
+    let down = p.landscape(&["down", "--yes"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+}

@@ -164,6 +164,44 @@ impl InstalledArgs {
     }
 }
 
+/// Which of the stack's components a command is about.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Only these components (comma-separated), with what they need unless --no-needs.
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub only: Vec<String>,
+    /// Leave these components out (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub skip: Vec<String>,
+    /// With --only: do not add what the selected components need; it must be healthy
+    /// already (`up` checks, exit 3).
+    #[arg(long, requires = "only")]
+    pub no_needs: bool,
+}
+
+impl SelectArgs {
+    pub fn selection(&self) -> landscape::plan::Selection {
+        landscape::plan::Selection {
+            only: self.only.clone(),
+            skip: self.skip.clone(),
+            without_needs: self.no_needs,
+        }
+    }
+
+    /// The components selected in `plan`, or None when the whole stack is.
+    pub fn select(
+        &self,
+        plan: &landscape::plan::Plan,
+        stack: &str,
+    ) -> Result<Option<landscape::plan::Selected>, landscape::Error> {
+        let selection = self.selection();
+        if !selection.is_partial() {
+            return Ok(None);
+        }
+        Ok(Some(plan.select(&selection, stack)?))
+    }
+}
+
 /// Where artifacts come from.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {

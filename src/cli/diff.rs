@@ -10,7 +10,8 @@ use landscape::cluster::Cluster;
 use landscape::diff::{Action, DiffOptions, StackDiff};
 
 use super::args::{
-    InstalledArgs, KubeArgs, OwnershipArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration,
+    InstalledArgs, KubeArgs, OwnershipArgs, SelectArgs, SourceArgs, StackArgs, UpgradeArgs,
+    parse_duration,
 };
 use super::{GlobalArgs, Output};
 
@@ -18,7 +19,8 @@ use super::{GlobalArgs, Output};
 #[command(after_help = "Examples:
   landscape diff --profile small -f values.yaml
   landscape diff                       # the stack in landscape.yaml, or the one installed
-  landscape diff -o json --prune=false | jq '.components[].changes[]'")]
+  landscape diff -o json --prune=false | jq '.components[].changes[]'
+  landscape diff --only argocd         # argocd and what it needs; nothing else is pruned")]
 pub struct DiffArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -28,6 +30,8 @@ pub struct DiffArgs {
     pub installed: InstalledArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -73,9 +77,12 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
             loaded
         }
     };
+    let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
+    let loaded = loaded.select(selected.as_ref());
     let prepared =
         landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
     let opts = DiffOptions {
+        partial: selected.is_some(),
         prune: args.prune,
         flags: args
             .upgrade

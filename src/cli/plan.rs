@@ -8,7 +8,7 @@ use landscape::diff::upgrade::ComponentUpgrade;
 use landscape::plan::Plan;
 use landscape::stack::Stack;
 
-use super::args::{KubeArgs, SourceArgs, StackArgs, parse_duration};
+use super::args::{KubeArgs, SelectArgs, SourceArgs, StackArgs, parse_duration};
 use super::{Format, GlobalArgs};
 
 #[derive(Debug, Args)]
@@ -26,6 +26,8 @@ pub struct PlanArgs {
     /// made without --upgrade).
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Compare with the stack installed in the cluster (its inventory): each component's
     /// version from -> to, components added, removed and renamed, and how many objects `up`
     /// would create, update, replace and delete (the stack is rendered and compared, as by
@@ -47,13 +49,16 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     } else {
         landscape::prepare::load(&request)?
     };
+    let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
+    let partial = selected.is_some();
+    let loaded = loaded.select(selected.as_ref());
     if args.source.locked {
         let lock =
             landscape::source::Lock::read(&loaded.lock_file).map_err(landscape::Error::from)?;
         landscape::prepare::check_lock_covers(&loaded.stack, &lock, &loaded.lock_file)?;
     }
     let (stack, plan, upgrade) = if args.upgrade {
-        let (stack, plan, upgrade) = installed_against(&args, loaded).await?;
+        let (stack, plan, upgrade) = installed_against(&args, loaded, partial).await?;
         (stack, plan, Some(upgrade))
     } else {
         (loaded.stack, loaded.plan, None)
@@ -77,6 +82,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
 async fn installed_against(
     args: &PlanArgs,
     loaded: landscape::prepare::Loaded,
+    partial: bool,
 ) -> Result<(Stack, Plan, Option<Vec<ComponentUpgrade>>), landscape::Error> {
     let cluster =
         landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)).await?;
@@ -85,7 +91,10 @@ async fn installed_against(
         .unwrap_or_else(|| {
             landscape::inventory::Inventory::new(landscape::prepare::identity(&loaded.stack))
         });
-    let Some(upgrade) = landscape::diff::upgrade::compare(&installed, &loaded.stack) else {
+    let upgrade = landscape::diff::upgrade::compare(&installed, &loaded.stack)
+        .map(|u| landscape::diff::upgrade::selected(u, &loaded.stack, partial))
+        .filter(|u| !u.is_empty());
+    let Some(upgrade) = upgrade else {
         return Ok((loaded.stack, loaded.plan, None));
     };
     let prepared =
@@ -93,6 +102,7 @@ async fn installed_against(
     let opts = landscape::diff::DiffOptions {
         prune: true,
         fast_path: true,
+        partial,
         ..Default::default()
     };
     let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts).await?;

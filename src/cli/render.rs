@@ -7,7 +7,7 @@ use clap::Args;
 use landscape::ExitCode;
 use landscape::k8s::Capabilities;
 
-use super::args::{SourceArgs, StackArgs};
+use super::args::{SelectArgs, SourceArgs, StackArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -18,6 +18,8 @@ pub struct RenderArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Write one folder per component into DIR instead of printing to stdout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -40,6 +42,8 @@ pub async fn run(args: RenderArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
         resources: vec![],
     };
     let loaded = landscape::prepare::load(&args.stack.request())?;
+    let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
+    let loaded = loaded.select(selected.as_ref());
     let mut prepared = landscape::prepare::prepare(loaded, &args.source.options(caps)).await?;
     if !args.show_secrets {
         for obj in prepared

@@ -6,14 +6,15 @@ use landscape::ExitCode;
 use landscape::cluster::Cluster;
 use landscape::health::HealthOptions;
 
-use super::args::{InstalledArgs, KubeArgs, StackArgs, parse_duration};
+use super::args::{InstalledArgs, KubeArgs, SelectArgs, StackArgs, parse_duration};
 use super::{GlobalArgs, Output, installed};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   landscape status                     # every installed stack
   landscape status --profile small -o json
-  landscape status --timeout 30s || echo 'not healthy (3) or not reachable (4)'")]
+  landscape status --timeout 30s || echo 'not healthy (3) or not reachable (4)'
+  landscape status --only argocd,grafana   # those components alone decide the exit code")]
 pub struct StatusArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -21,6 +22,8 @@ pub struct StatusArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub installed: InstalledArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
@@ -48,6 +51,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
                 .map_err(landscape::Error::from)?,
         );
     }
+    select(&mut stacks, &args.select.selection())?;
     // Nothing installed is nothing unhealthy.
     let healthy = stacks.iter().all(|s| s.healthy);
     match global.output() {
@@ -107,4 +111,38 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     } else {
         ExitCode::GateFailed
     })
+}
+
+/// Keeps the components `--only` and `--skip` name (exactly those: status adds no needs),
+/// and judges each stack's health on them alone.
+fn select(
+    stacks: &mut [landscape::engine::StackStatus],
+    selection: &landscape::plan::Selection,
+) -> Result<(), landscape::Error> {
+    if !selection.is_partial() {
+        return Ok(());
+    }
+    let known: Vec<&str> = stacks
+        .iter()
+        .flat_map(|s| s.components.iter().map(|c| c.name.as_str()))
+        .collect();
+    for (flag, names) in [("--only", &selection.only), ("--skip", &selection.skip)] {
+        if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
+            return Err(landscape::Error::Usage(format!(
+                "{flag} {unknown}: no installed component `{unknown}` (hint: {})",
+                landscape::stack::did_you_mean(unknown, known.iter().copied())
+            )));
+        }
+    }
+    for s in stacks {
+        s.components.retain(|c| {
+            (selection.only.is_empty() || selection.only.contains(&c.name))
+                && !selection.skip.contains(&c.name)
+        });
+        s.healthy = s
+            .components
+            .iter()
+            .all(|c| c.health == landscape::engine::HealthState::Healthy);
+    }
+    Ok(())
 }

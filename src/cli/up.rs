@@ -12,14 +12,17 @@ use landscape::engine::{self, Install, RunOptions};
 use landscape::health::HealthOptions;
 use landscape::report::{self, JsonSink, PlainSink, Sink, TerminalSink};
 
-use super::args::{KubeArgs, OwnershipArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration};
+use super::args::{
+    KubeArgs, OwnershipArgs, SelectArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration,
+};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   landscape up --profile small -f values.yaml
   landscape up --stack platform.yaml --locked -o json > events.ndjson
-  landscape up --profile medium --timeout 30m --wait-for-lock 10m")]
+  landscape up --profile medium --timeout 30m --wait-for-lock 10m
+  landscape up --only grafana --no-needs          # grafana alone; what it needs must be healthy")]
 pub struct UpArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -27,6 +30,8 @@ pub struct UpArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -83,6 +88,8 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
     let loaded = landscape::prepare::load_complete(&request)?;
     let inputs = landscape::prepare::inputs(&request, &loaded.stack);
     let identity = landscape::prepare::identity(&loaded.stack);
+    let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
+    let loaded = loaded.select(selected.as_ref());
     let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
@@ -103,6 +110,10 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
         wait_for_lock: args.wait_for_lock,
         skip_checks: args.skip_checks,
         fast_path: !args.no_fast_path,
+        partial: selected.is_some(),
+        healthy_needs: selected
+            .map(|s| s.outside_needs.into_iter().collect())
+            .unwrap_or_default(),
     };
     let sink = sink(global);
     cancel.arm();

@@ -141,6 +141,9 @@ pub struct DiffOptions {
     /// Objects in sync with what was last applied are unchanged without a dry run (off with
     /// `--no-fast-path`).
     pub fast_path: bool,
+    /// The stack was cut to selected components (`--only`, `--skip`): the others are
+    /// not removed, so nothing of theirs is pruned.
+    pub partial: bool,
 }
 
 /// Computes the diff of a rendered stack against the cluster.
@@ -151,7 +154,11 @@ pub async fn diff(
     opts: &DiffOptions,
 ) -> Result<StackDiff, ClusterError> {
     let installed = Inventory::load(cluster, &stack.name).await?;
-    let upgrade = installed.as_ref().and_then(|i| upgrade::compare(i, stack));
+    let upgrade = installed
+        .as_ref()
+        .and_then(|i| upgrade::compare(i, stack))
+        .map(|u| upgrade::selected(u, stack, opts.partial))
+        .filter(|u| !u.is_empty());
     // Renamed components' objects are the new component's, as `up` records them.
     let mut inventory = installed.unwrap_or_else(|| new_inventory(&stack.name));
     for c in &stack.components {
@@ -183,7 +190,15 @@ pub async fn diff(
         );
     }
     if opts.prune {
-        for (component, change) in pruning(cluster, &inventory, rendered, &opts.flags).await? {
+        let only = opts.partial.then(|| {
+            rendered
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<BTreeSet<&str>>()
+        });
+        for (component, change) in
+            pruning(cluster, &inventory, rendered, only.as_ref(), &opts.flags).await?
+        {
             let entry = by_component
                 .entry(component.clone())
                 .or_insert_with(|| ComponentDiff {
@@ -289,6 +304,7 @@ async fn pruning(
     cluster: &Cluster,
     inventory: &Inventory,
     rendered: &[RenderedComponent],
+    only: Option<&BTreeSet<&str>>,
     flags: &ownership::Flags,
 ) -> Result<Vec<(String, ObjectChange)>, ClusterError> {
     let desired: BTreeSet<ObjectKey> = rendered
@@ -298,7 +314,9 @@ async fn pruning(
     let stale: Vec<(Option<String>, ObjectKey)> = inventory
         .members()
         .into_iter()
-        .filter(|(c, k, _)| c.is_some() && !desired.contains(k))
+        .filter(|(c, k, _)| {
+            c.is_some_and(|c| only.is_none_or(|only| only.contains(c))) && !desired.contains(k)
+        })
         .map(|(c, k, _)| (c.map(str::to_string), k))
         .collect();
     let verdicts = ownership::let_go(cluster, inventory, &stale, flags)

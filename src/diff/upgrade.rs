@@ -120,6 +120,27 @@ pub fn with_counts(
     upgrade
 }
 
+/// In a partial run (`--only`, `--skip`), the components left out are not removed: the
+/// summary keeps only the selected ones, and is empty when none of them changes.
+pub fn selected(
+    upgrade: Vec<ComponentUpgrade>,
+    stack: &Stack,
+    partial: bool,
+) -> Vec<ComponentUpgrade> {
+    if !partial {
+        return upgrade;
+    }
+    let kept: Vec<ComponentUpgrade> = upgrade
+        .into_iter()
+        .filter(|u| stack.component(&u.name).is_some())
+        .collect();
+    if kept.iter().all(|u| u.change == ComponentChange::Unchanged) {
+        vec![]
+    } else {
+        kept
+    }
+}
+
 /// The summary as text: one line per component.
 pub fn text(upgrade: &[ComponentUpgrade]) -> String {
     let mut rows = vec![[

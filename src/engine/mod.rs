@@ -78,6 +78,12 @@ pub struct RunOptions {
     /// Skip objects in sync with what was last applied (inventory::sync); `--no-fast-path`
     /// turns it off.
     pub fast_path: bool,
+    /// The stack was cut to selected components (`--only`, `--skip`): the components left
+    /// out are not removed — nothing of theirs is pruned, their records stay as they are.
+    pub partial: bool,
+    /// Components the selected ones need but that are not selected (`--no-needs`): they
+    /// must be healthy before anything is written.
+    pub healthy_needs: Vec<String>,
 }
 
 /// How long what is in flight may take to finish once a run is asked to stop.
@@ -145,6 +151,9 @@ pub enum RunError {
         failed: Vec<(String, FailureClass)>,
         summary: Summary,
     },
+    /// Needs left out of the selection that are not healthy (`--only … --no-needs`).
+    #[error("{} (hint: run without --no-needs to install them too, or bring them up first)", .0.join("; "))]
+    NeedsNotHealthy(Vec<String>),
     /// Asked to stop before the end; running the same command again resumes.
     #[error("{} (hint: run the same command again to resume)", .reason.describe())]
     Interrupted {
@@ -176,6 +185,7 @@ impl RunError {
             | RunError::OtherStack { .. }
             | RunError::Locked(_)
             | RunError::Cluster(_) => ExitCode::Cluster,
+            RunError::NeedsNotHealthy(_) => ExitCode::GateFailed,
             RunError::Failed { failed, .. } => {
                 if failed.iter().any(|(_, c)| *c == FailureClass::Api) {
                     ExitCode::Cluster
@@ -224,6 +234,7 @@ pub async fn up(run: &Install<'_>) -> Result<Summary, RunError> {
     };
     checks::run(run, inventory.as_ref().ok()).await?;
     let inventory = inventory?;
+    needs_healthy(run, &inventory).await?;
     let lease = match preflight::check(run, &inventory).await {
         Ok(()) => take_lock(run.cluster, &run.stack.name, "up", run.opts, run.sink).await?,
         // Another run writing this stack makes what it is creating right now look like
@@ -267,7 +278,7 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
         failed,
     } = run_components(&ctx, run, &previous).await;
     let interrupted = run.cancel.reason();
-    if scheduler.all_healthy() && run.opts.prune && interrupted.is_none() {
+    if scheduler.all_healthy() && run.opts.prune && !run.opts.partial && interrupted.is_none() {
         let removed = prune::removed_components(&ctx, run.stack, run.rendered, &previous).await?;
         summaries.extend(removed.into_iter().map(|s| (s.name.clone(), s)));
     }
@@ -298,6 +309,39 @@ async fn install(run: &Install<'_>, started: Instant) -> Result<Summary, RunErro
         failed.push(("(skipped components)".into(), FailureClass::Gate));
     }
     Err(RunError::Failed { failed, summary })
+}
+
+/// With `--no-needs`: what the selected components need and the run leaves out must be
+/// healthy now, or nothing is written.
+async fn needs_healthy(run: &Install<'_>, inventory: &Inventory) -> Result<(), RunError> {
+    if run.opts.healthy_needs.is_empty() {
+        return Ok(());
+    }
+    let status = status(run.cluster, inventory, &run.opts.health).await?;
+    let problems: Vec<String> = run
+        .opts
+        .healthy_needs
+        .iter()
+        .filter_map(
+            |need| match status.components.iter().find(|c| &c.name == need) {
+                None => Some(format!("`{need}` is needed and not installed")),
+                Some(c) if c.health == HealthState::Healthy => None,
+                Some(c) => Some(format!(
+                    "`{need}` is needed and {}{}",
+                    c.health,
+                    c.reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                )),
+            },
+        )
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::NeedsNotHealthy(problems))
+    }
 }
 
 /// Takes the lock, then runs the preflight checks again against the inventory as it is now.

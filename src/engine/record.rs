@@ -55,9 +55,21 @@ pub(super) async fn first(
     mut inv: Inventory,
 ) -> Result<Inventory, ClusterError> {
     inv.identity = given_identity(run);
-    inv.state = RunState::Installing;
+    // A partial run (`--only`) leaves an installed stack marked installed: the components
+    // it does not touch are as the last whole run left them.
+    if !(run.opts.partial && inv.state == RunState::Installed) {
+        inv.state = RunState::Installing;
+    }
     inv.inputs = run.opts.inputs.clone();
-    inv.order = run.plan.steps.iter().map(|s| s.component.clone()).collect();
+    let order = run.plan.steps.iter().map(|s| s.component.clone());
+    if run.opts.partial && !inv.order.is_empty() {
+        // The recorded order of the whole stack stays; components new to it go last.
+        let missing: Vec<String> = order.filter(|c| !inv.order.contains(c)).collect();
+        inv.order.extend(missing);
+    } else {
+        inv.order = order.collect();
+    }
+    // In a partial run the stack holds the selected components only.
     for c in &run.stack.components {
         let record = inv.components.entry(c.name.clone()).or_default();
         record.version = c.version.clone();
@@ -93,8 +105,16 @@ pub(super) async fn last(
         .collect();
     inv.sync.retain(|id| members.contains(id));
     let failed = scheduler.stages().iter().any(|(_, s)| *s == Stage::Failed);
+    let before = inv.state;
     inv.state = if run.cancel.is_cancelled() {
         RunState::Installing
+    } else if scheduler.all_healthy() && run.opts.partial {
+        // Part of the stack is healthy; the rest is as the last whole run left it.
+        if before == RunState::Installed {
+            RunState::Installed
+        } else {
+            RunState::Installing
+        }
     } else if scheduler.all_healthy() {
         RunState::Installed
     } else if failed {

@@ -6,6 +6,9 @@
 //! a component the moment the components it needs are healthy.
 
 pub mod picture;
+mod select;
+
+pub use select::{Selected, Selection, UnknownComponent};
 
 use std::collections::{BTreeMap, BTreeSet};
 

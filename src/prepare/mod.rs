@@ -130,6 +130,21 @@ pub struct Loaded {
     pub lock_file: PathBuf,
 }
 
+impl Loaded {
+    /// The stack cut to the selected components (`--only`, `--skip`): only they are
+    /// fetched, rendered and planned. Commands that write or predict pruning must then be
+    /// told the run is partial, so that the components left out are not taken as removed.
+    pub fn select(mut self, selected: Option<&crate::plan::Selected>) -> Loaded {
+        if let Some(selected) = selected {
+            self.stack
+                .components
+                .retain(|c| selected.components.contains(&c.name));
+            self.plan = self.plan.only(&selected.components);
+        }
+        self
+    }
+}
+
 /// Loads and plans a stack (no network). Every value the stack marks secret is registered
 /// for redaction at once, before anything could print it.
 pub fn load(req: &StackRequest) -> Result<Loaded, crate::Error> {

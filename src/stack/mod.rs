@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub use crate::health::ReadinessRule;
 pub use builtin::{catalog_names, profile_names};
-pub use error::{MissingValue, StackError};
+pub use error::{MissingValue, StackError, did_you_mean};
 pub use layers::find_stack_file;
 pub use model::{
     Category, ChartSpec, ObjectSelector, Patch, PatchTarget, PodSecurity, RequiredValue,
