@@ -709,3 +709,39 @@ fn plan_draws_the_graph_as_dot_and_mermaid() {
         refused.stderr
     );
 }
+
+#[test]
+fn every_subcommand_help_ends_with_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(landscape(dir.path()).arg("--help"));
+    // The subcommands, as the top-level help lists them.
+    let commands: Vec<String> = help
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // Wrapped descriptions are indented further than the names.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(commands.len() >= 14, "{commands:?}");
+    for c in commands {
+        let out = run(landscape(dir.path()).args([c.as_str(), "--help"]));
+        assert_eq!(out.code, 0, "{c}");
+        let examples: Vec<&str> = out
+            .stdout
+            .lines()
+            .skip_while(|l| l.trim() != "Examples:")
+            .skip(1)
+            .filter(|l| l.trim_start().starts_with("landscape "))
+            .collect();
+        assert!(
+            examples.len() >= 2,
+            "`{c} --help` has {} examples",
+            examples.len()
+        );
+    }
+}

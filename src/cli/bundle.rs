@@ -11,6 +11,10 @@ use landscape::k8s::Capabilities;
 use super::args::{SourceArgs, StackArgs};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape bundle --profile small -o bundle/
+  landscape bundle --stack platform.yaml -o /media/usb/landscape --json
+  landscape up --profile small --mirror bundle/   # on the machine with no network")]
 pub struct BundleArgs {
     #[command(flatten)]
     pub stack: StackArgs,

@@ -9,6 +9,10 @@ use super::args::{SourceArgs, StackArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape images --profile medium
+  landscape images --profile large -o json | jq -r '.[].image' | xargs -n1 crane copy …
+  landscape up --profile large --image-registry registry.internal/mirror")]
 pub struct ImagesArgs {
     #[command(flatten)]
     pub output: GlobalArgs,

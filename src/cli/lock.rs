@@ -9,6 +9,10 @@ use super::args::{SourceArgs, StackArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape lock --profile medium                 # writes landscape.lock beside the stack
+  landscape lock --stack platform.yaml && git add landscape.lock
+  landscape up --stack platform.yaml --locked      # later: refuse anything the lock does not pin")]
 pub struct LockArgs {
     #[command(flatten)]
     pub output: GlobalArgs,

@@ -9,6 +9,10 @@ use landscape::stack::{self, Category, StackRequest};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape profiles
+  landscape profiles show medium
+  landscape profiles -o json | jq -r '.[].name'")]
 pub struct ProfilesArgs {
     #[command(flatten)]
     pub output: GlobalArgs,

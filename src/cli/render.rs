@@ -11,6 +11,10 @@ use super::args::{SelectArgs, SourceArgs, StackArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  landscape render --profile small -f values.yaml > small.yaml
+  landscape render --stack platform.yaml --out rendered/ --kube-version v1.34.0
+  landscape render --profile large --only cilium,linkerd | kubectl apply --dry-run=server -f -")]
 pub struct RenderArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
