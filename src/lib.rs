@@ -22,6 +22,7 @@ pub mod files;
 pub mod health;
 pub mod inventory;
 pub mod k8s;
+pub mod lint;
 pub mod ownership;
 pub mod plan;
 pub mod prepare;

@@ -745,3 +745,120 @@ fn every_subcommand_help_ends_with_examples() {
         );
     }
 }
+
+#[test]
+fn lint_finds_anti_patterns_in_manifests_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("deploy");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(
+        manifests.join("web.yaml"),
+        "# the web tier\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      hostNetwork: true\n      containers:\n        - name: web\n          image: nginx\n          securityContext: {privileged: true}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        manifests.join("good.yml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let out = run(landscape(dir.path()).args(["lint", "-f", "deploy"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for needle in [
+        "deploy/web.yaml:2: image-tag Deployment.apps shop/web: container `web` image `nginx` has no tag",
+        "deploy/web.yaml:2: requests",
+        "deploy/web.yaml:2: privileged",
+        "deploy/web.yaml:2: host-namespaces",
+        "deploy/web.yaml:2: run-as-root",
+        "deploy/web.yaml:2: disruption-budget",
+        "deploy/web.yaml:17: load-balancer Service shop/web",
+        "fix: ",
+        "7 finding(s).",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
+    }
+    let json = run(landscape(dir.path()).args(["lint", "-f", "deploy", "-o", "json"]));
+    let findings: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(findings.len(), 7);
+    assert_eq!(findings[0]["object"]["kind"], "Deployment");
+    assert_eq!(findings[0]["file"], "deploy/web.yaml");
+    assert_eq!(findings[0]["line"], 2);
+
+    let sarif = run(landscape(dir.path()).args(["lint", "-f", "deploy", "-o", "sarif"]));
+    assert_eq!(sarif.code, 1);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 7);
+    let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for r in results {
+        assert!(rules.contains(&r["ruleId"].as_str().unwrap()));
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "deploy/web.yaml"
+        );
+    }
+    // A clean file is exit 0; formats lint does not write are refused.
+    let clean = run(landscape(dir.path()).args(["lint", "-f", "deploy/good.yml"]));
+    assert_eq!((clean.code, clean.stdout.trim()), (0, "No findings."));
+    let refused = run(landscape(dir.path()).args(["lint", "-f", "deploy", "-o", "dot"]));
+    assert_eq!(refused.code, 2);
+}
+
+#[test]
+fn lint_of_the_profiles_passes_with_documented_exemptions() {
+    let dir = tempfile::tempdir().unwrap();
+    for profile in ["small", "medium", "large"] {
+        let out = run(landscape(dir.path())
+            .args(["lint", "--profile", profile, "--mirror"])
+            .arg(upstream()));
+        assert_eq!(out.code, 0, "{profile}: {}{}", out.stdout, out.stderr);
+    }
+    let out = run(landscape(dir.path())
+        .args([
+            "lint",
+            "--profile",
+            "small",
+            "--show-exempt",
+            "-o",
+            "json",
+            "--mirror",
+        ])
+        .arg(upstream()));
+    assert_eq!(out.code, 0);
+    let findings: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let flannel = findings
+        .iter()
+        .find(|f| f["component"] == "flannel" && f["rule"] == "host-namespaces")
+        .expect("flannel shares the host network, exempt with its reason");
+    assert!(
+        flannel["exempt"]
+            .as_str()
+            .unwrap()
+            .contains("programs the node's network")
+    );
+    // A user stack's exemption of a rule that does not exist is an input error.
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(
+        dir.path().join("app/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("landscape.yaml"),
+        "name: s\ncomponents:\n  app:\n    category: delivery\n    namespace: app\n    sources: [{templateDir: ./app}]\n    lintExempt: {priviledged: oops}\n",
+    )
+    .unwrap();
+    let out = run(landscape(dir.path()).arg("lint"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("component `app`: lintExempt names `priviledged`, which is no lint rule"),
+        "{}",
+        out.stderr
+    );
+}

@@ -10,6 +10,7 @@ mod doctor;
 mod down;
 mod images;
 mod installed;
+mod lint;
 mod lock;
 mod migrate;
 mod plan;
@@ -73,6 +74,9 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Rewrite a CRD's custom resources at its storage version, then trim storedVersions.
     MigrateStorage(migrate::MigrateArgs),
+    /// Check the stack's objects (or manifests, with -f) against the anti-patterns
+    /// platform policies forbid: exit 1 on findings; -o sarif for code scanning.
+    Lint(lint::LintArgs),
     /// Print the shell completion script for bash, zsh, fish or PowerShell.
     Completion(completion::CompletionArgs),
     /// Print the man page (or write one per subcommand with --out DIR).
@@ -83,6 +87,7 @@ pub enum Command {
 fn check_format(command: &Command) -> Result<(), landscape::Error> {
     let (name, global, extra): (&str, &GlobalArgs, &[Format]) = match command {
         Command::Plan(a) => ("plan", &a.output, &[Format::Dot, Format::Mermaid]),
+        Command::Lint(a) => ("lint", &a.output, &[Format::Sarif]),
         Command::Profiles(a) => ("profiles", &a.output, &[]),
         Command::Render(a) => ("render", &a.output, &[]),
         Command::Up(a) => ("up", &a.output, &[]),
@@ -166,6 +171,10 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         Command::MigrateStorage(args) => {
             let out = args.output.clone();
             within(args.timeout, "migrate-storage", migrate::run(args, &out)).await
+        }
+        Command::Lint(args) => {
+            let out = args.output.clone();
+            lint::run(args, &out).await
         }
         Command::Completion(args) => completion::completion(&args),
         Command::Man(args) => completion::man(&args),

@@ -298,6 +298,7 @@ mod tests {
             exclude: vec![],
             secrets: vec![],
             replace_allowed: false,
+            lint_exempt: Default::default(),
             replaces: None,
             requires: Default::default(),
         }

@@ -14,7 +14,7 @@ mod guard;
 mod handlebars;
 mod helm;
 pub mod images;
-mod parse;
+pub mod parse;
 mod patch;
 mod relocate;
 pub mod templates;

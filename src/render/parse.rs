@@ -133,3 +133,77 @@ mod tests {
         assert_eq!(err.exit_code(), crate::ExitCode::Artifact);
     }
 }
+
+/// The line each document of a multi-document stream starts on (its first line that is
+/// neither blank nor a comment), for the documents [`crate::yaml::from_str_multi`] keeps —
+/// so a finding in a file can name its line.
+pub fn document_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("---") {
+            if let Some(s) = start.take() {
+                out.push(s);
+            }
+            // `--- {a: b}`: the document starts on the separator's line.
+            let rest = rest.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                start = Some(i + 1);
+            }
+            continue;
+        }
+        let content = line.trim();
+        if start.is_none() && !content.is_empty() && !content.starts_with('#') {
+            start = Some(i + 1);
+        }
+    }
+    out.extend(start);
+    out
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::document_lines;
+
+    #[test]
+    fn each_document_starts_on_its_first_line_of_content() {
+        let text = "# header\n\napiVersion: v1\nkind: A\n---\n# only a comment\n---\n\nkind: B\n--- {kind: C}\n";
+        assert_eq!(document_lines(text), [3, 9, 10]);
+        let docs: Vec<serde_json::Value> = crate::yaml::from_str_multi(text).unwrap();
+        assert_eq!(docs.iter().filter(|d| !d.is_null()).count(), 3);
+    }
+}
+
+/// A manifest file given on the command line (`lint -f`, `check -f`): its objects, each
+/// with the line its document starts on. `-` reads standard input.
+pub fn read_manifest_file(
+    path: &std::path::Path,
+) -> Result<Vec<(Object, Option<usize>)>, RenderError> {
+    let label = path.display().to_string();
+    let text = if label == "-" {
+        use std::io::Read;
+        let mut text = String::new();
+        std::io::stdin()
+            .take(crate::files::INPUT_LIMIT)
+            .read_to_string(&mut text)
+            .map_err(|e| RenderError::Read {
+                path: label.clone(),
+                message: e.to_string(),
+            })?;
+        text
+    } else {
+        crate::files::read_text(path, crate::files::INPUT_LIMIT).map_err(|e| RenderError::Read {
+            path: label.clone(),
+            message: e.to_string(),
+        })?
+    };
+    let objects = parse_objects("-f", &label, &text, false)?;
+    let lines = document_lines(&text);
+    // A `kind: List` gives several objects from one document: lines then cannot be told.
+    let exact = lines.len() == objects.len();
+    Ok(objects
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| (o, exact.then(|| lines[i])))
+        .collect())
+}

@@ -76,6 +76,7 @@ impl Draft {
             replace: replace_setting,
             replaces,
             requires,
+            lint_exempt,
         } = over;
         if let Some(v) = values {
             self.overlay_values(file, v, check_values)?;
@@ -108,6 +109,11 @@ impl Draft {
         replace(&mut e.replace, replace_setting);
         if let Some(r) = requires {
             e.requires.get_or_insert_with(Default::default).overlay(r);
+        }
+        if let Some(exempt) = lint_exempt {
+            e.lint_exempt
+                .get_or_insert_with(Default::default)
+                .extend(exempt);
         }
         if replace(&mut e.replaces, replaces) {
             self.replaces_file = file.to_string();
@@ -219,6 +225,7 @@ impl Draft {
             replace_allowed: e.replace == Some(super::model::ReplaceSetting::Allow),
             replaces: e.replaces.map(|r| r.value),
             requires: e.requires.unwrap_or_default(),
+            lint_exempt: e.lint_exempt.unwrap_or_default(),
         })
     }
 }

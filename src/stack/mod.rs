@@ -140,6 +140,8 @@ pub struct Component {
     pub replaces: Option<String>,
     /// What it assumes of the cluster.
     pub requires: model::Requirements,
+    /// Lint rules its objects are exempt from, with the reason for each.
+    pub lint_exempt: std::collections::BTreeMap<String, String>,
 }
 
 impl Component {

@@ -78,6 +78,9 @@ pub struct ComponentEntry {
     pub replaces: Option<Spanned<String>>,
     /// What the component assumes of the cluster: checked by `doctor` and before `up`.
     pub requires: Option<Requirements>,
+    /// `landscape lint` rules this component's objects are exempt from, each with the
+    /// reason (an upstream manifest that needs host access, say). Layers add up.
+    pub lint_exempt: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What a component or a stack assumes of the cluster it is installed in. A layer's field
