@@ -862,3 +862,131 @@ fn lint_of_the_profiles_passes_with_documented_exemptions() {
         out.stderr
     );
 }
+
+#[test]
+fn every_health_rule_agrees_with_its_status_snapshots() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/health");
+    let mut seen = std::collections::BTreeSet::new();
+    for (file, extra) in [
+        ("workloads.yaml", None),
+        ("api.yaml", None),
+        ("platform.yaml", None),
+        ("networking.yaml", None),
+        ("load-balancers.yaml", Some("--wait-for-load-balancers")),
+    ] {
+        let path = dir.join(file);
+        let mut cmd = landscape(&dir);
+        cmd.args(["check", "-o", "json", "-f"]).arg(&path);
+        if let Some(flag) = extra {
+            cmd.arg(flag);
+        }
+        let out = run(&mut cmd);
+        // Every file holds objects that are not ready.
+        assert_eq!(out.code, 3, "{file}: {}", out.stderr);
+        let assessed: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+        assert_eq!(assessed.len(), docs.len(), "{file}");
+        for (doc, got) in docs.iter().zip(&assessed) {
+            let expect = doc["metadata"]["annotations"]["landscape.test/expect"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                got["state"], expect,
+                "{file}: {} {}: {}",
+                doc["kind"], doc["metadata"]["name"], got["reason"]
+            );
+            seen.insert((
+                doc["kind"].as_str().unwrap().to_string(),
+                expect.to_string(),
+            ));
+        }
+    }
+    // Every rule has a ready and a not-ready snapshot.
+    for kind in [
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Pod",
+        "Job",
+        "CronJob",
+        "HorizontalPodAutoscaler",
+        "PersistentVolumeClaim",
+        "Service",
+        "Ingress",
+        "CustomResourceDefinition",
+        "APIService",
+        "Gateway",
+        "HTTPRoute",
+        "Certificate",
+        "ClusterPolicy",
+        "ConstraintTemplate",
+        "K8sRequiredLabels",
+        "CephCluster",
+        "CephBlockPool",
+        "BackupStorageLocation",
+        "Schedule",
+        "Application",
+        "ApplicationSet",
+        "OpenTelemetryCollector",
+        "Widget",
+    ] {
+        assert!(
+            seen.contains(&(kind.to_string(), "ready".to_string())),
+            "{kind} ready"
+        );
+        assert!(
+            seen.iter().any(|(k, s)| k == kind && s != "ready"),
+            "{kind} not ready"
+        );
+    }
+    // Text output: one line per object, its state and reason.
+    let text = run(landscape(&dir).args(["check", "-f", "workloads.yaml"]));
+    assert!(
+        text.stdout
+            .contains("failed      Deployment.apps a/stuck: progress deadline exceeded"),
+        "{}",
+        text.stdout
+    );
+    let ready = run(landscape(&dir)
+        .args(["check", "-f", "-"])
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(
+        ready.code, 0,
+        "nothing to check is nothing unready: {}",
+        ready.stderr
+    );
+}
+
+#[test]
+fn check_takes_a_stacks_readiness_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pools.yaml"),
+        "apiVersion: ceph.rook.io/v1\nkind: CephBlockPool\nmetadata: {name: p, namespace: rook-ceph}\nstatus: {phase: Failure}\n",
+    )
+    .unwrap();
+    // Without a stack, the built-in rule; with medium's, its own rule (same verdict here,
+    // through the rule's `failed` list).
+    let plain = run(landscape(dir.path()).args(["check", "-f", "pools.yaml", "-o", "json"]));
+    let with = run(landscape(dir.path()).args([
+        "check",
+        "-f",
+        "pools.yaml",
+        "--profile",
+        "medium",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(
+        (plain.code, with.code),
+        (3, 3),
+        "{}{}",
+        plain.stderr,
+        with.stderr
+    );
+    let with: Vec<Value> = serde_json::from_str(&with.stdout).unwrap();
+    assert_eq!(with[0]["state"], "failed");
+    assert_eq!(with[0]["reason"], "status.phase is `Failure`");
+}

@@ -1,7 +1,8 @@
-//! landscape as a Job: with no kubeconfig, it uses the pod's service account — the
-//! address from `KUBERNETES_SERVICE_HOST`/`_PORT`, the token and CA from
-//! /var/run/secrets/kubernetes.io/serviceaccount. The test plays the pod: a private mount
-//! namespace gets its own /run with a real service-account token in that place.
+//! landscape in a cluster's own pipelines. As a Job: with no kubeconfig, it uses the pod's
+//! service account — the address from `KUBERNETES_SERVICE_HOST`/`_PORT`, the token and CA
+//! from /var/run/secrets/kubernetes.io/serviceaccount (the test plays the pod: a private
+//! mount namespace gets its own /run with a real service-account token in that place).
+//! After a job's own `kubectl apply`: `landscape wait` gates the objects as `up` would.
 
 mod support;
 
@@ -120,4 +121,63 @@ fn with_no_kubeconfig_landscape_runs_as_the_pods_service_account() {
         &["status", "--installed", &name],
     );
     assert_eq!(status.code, 0, "{status:?}");
+}
+
+/// A Deployment of `replicas`, its pods labelled never-ready when asked.
+fn deployment(name: &str, ns: &str, never_ready: bool) -> String {
+    let label = if never_ready {
+        ", testbed.landscape.dev/never-ready: \"true\""
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}{label}}}}}\n    spec: {{containers: [{{name: c, image: registry.example/{name}:1}}]}}\n"
+    )
+}
+
+#[test]
+fn wait_gates_any_manifest_after_kubectl_apply() {
+    let tb = testbed();
+    let ns = unique("wait");
+    let dir = tempfile::tempdir().unwrap();
+    assert!(tb.kubectl(&["create", "namespace", &ns]).status.success());
+    let good = dir.path().join("good.yaml");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&good, deployment("web", &ns, false)).unwrap();
+    std::fs::write(&bad, deployment("stuck", &ns, true)).unwrap();
+    for f in [&good, &bad] {
+        let applied = tb.kubectl(&["apply", "-f", f.to_str().unwrap()]);
+        assert!(applied.status.success(), "{applied:?}");
+    }
+    let wait = |file: &Path, timeout: &str, json: bool| {
+        let mut cmd = tb.landscape();
+        cmd.args(["wait", "-f"])
+            .arg(file)
+            .args(["--timeout", timeout]);
+        if json {
+            cmd.args(["-o", "json"]);
+        }
+        support::run(cmd)
+    };
+    let ok = wait(&good, "2m", false);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let stuck = wait(&bad, "5s", false);
+    assert_eq!(stuck.code, 3, "{stuck:?}");
+    assert!(
+        stuck
+            .stderr
+            .contains(&format!("not ready: Deployment.apps {ns}/stuck"))
+            && stuck.stderr.contains("pod stuck-"),
+        "the gate's diagnostics, pods named: {stuck:?}"
+    );
+    let json = wait(&bad, "3s", true);
+    assert_eq!(json.code, 3);
+    let last: serde_json::Value =
+        serde_json::from_str(json.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "failed");
+    assert_eq!(last["not_ready"][0]["object"]["name"], "stuck");
+    // The same files, assessed offline as written (no status): not ready.
+    let mut cmd = tb.landscape();
+    cmd.args(["check", "-f"]).arg(&good);
+    assert_eq!(support::run(cmd).code, 3);
 }

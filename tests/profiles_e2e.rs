@@ -48,6 +48,7 @@ async fn lifecycle(profile: &str, expected_components: usize) {
             "rook",
             "tigera",
             "webhook-certs",
+            "argocd",
         ],
     );
 

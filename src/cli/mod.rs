@@ -4,6 +4,7 @@
 
 mod args;
 mod bundle;
+mod check;
 mod completion;
 mod diff;
 mod doctor;
@@ -74,6 +75,12 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Rewrite a CRD's custom resources at its storage version, then trim storedVersions.
     MigrateStorage(migrate::MigrateArgs),
+    /// Assess manifests as written (status included) by the health rules: ready,
+    /// progressing or failed per object, no cluster; exit 3 unless all are ready.
+    Check(check::CheckArgs),
+    /// Wait until the objects of manifests are healthy in the cluster, with `up`'s
+    /// diagnostics (after your own `kubectl apply`).
+    Wait(check::WaitArgs),
     /// Check the stack's objects (or manifests, with -f) against the anti-patterns
     /// platform policies forbid: exit 1 on findings; -o sarif for code scanning.
     Lint(lint::LintArgs),
@@ -88,6 +95,8 @@ fn check_format(command: &Command) -> Result<(), landscape::Error> {
     let (name, global, extra): (&str, &GlobalArgs, &[Format]) = match command {
         Command::Plan(a) => ("plan", &a.output, &[Format::Dot, Format::Mermaid]),
         Command::Lint(a) => ("lint", &a.output, &[Format::Sarif]),
+        Command::Check(a) => ("check", &a.output, &[]),
+        Command::Wait(a) => ("wait", &a.output, &[]),
         Command::Profiles(a) => ("profiles", &a.output, &[]),
         Command::Render(a) => ("render", &a.output, &[]),
         Command::Up(a) => ("up", &a.output, &[]),
@@ -171,6 +180,14 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         Command::MigrateStorage(args) => {
             let out = args.output.clone();
             within(args.timeout, "migrate-storage", migrate::run(args, &out)).await
+        }
+        Command::Check(args) => {
+            let out = args.output.clone();
+            check::check(&args, &out)
+        }
+        Command::Wait(args) => {
+            let out = args.output.clone();
+            check::wait(args, &out, cancel).await
         }
         Command::Lint(args) => {
             let out = args.output.clone();

@@ -29,6 +29,7 @@ mod record;
 mod replace;
 pub mod schedule;
 mod status;
+mod wait;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,7 +39,9 @@ use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 pub use down::{DownOptions, DownReport, down};
+pub use gate::GateFailure;
 pub use status::{ComponentStatus, HealthState, StackStatus, status};
+pub use wait::wait;
 
 use crate::cancel::{Cancel, StopReason};
 use crate::cluster::lease::{Holder, Lease, LeaseError};

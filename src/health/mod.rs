@@ -9,11 +9,15 @@
 //! Kinds without a rule (ConfigMaps, RBAC, …) are ready as soon as they exist.
 
 mod apiservice;
+mod autoscaler;
 mod crd;
+mod cronjob;
 mod custom;
 mod daemonset;
 mod deployment;
+mod gateway;
 mod generic;
+mod ingress;
 mod job;
 mod nodes;
 mod pod;
@@ -86,7 +90,9 @@ pub fn is_gated(obj: &Object, rules: &[ReadinessRule]) -> bool {
     match (obj.group(), obj.kind()) {
         ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
         | ("", "Pod" | "PersistentVolumeClaim" | "Service")
-        | ("batch", "Job")
+        | ("batch", "Job" | "CronJob")
+        | ("autoscaling", "HorizontalPodAutoscaler")
+        | ("networking.k8s.io", "Ingress")
         | ("apiextensions.k8s.io", "CustomResourceDefinition")
         | ("apiregistration.k8s.io", "APIService")
         | (
@@ -116,6 +122,14 @@ pub fn assess(obj: &Object, rules: &[ReadinessRule], opts: &HealthOptions) -> He
         ("apps", "ReplicaSet") => replicaset::health(obj),
         ("", "Pod") => pod::health(obj),
         ("batch", "Job") => job::health(obj),
+        ("batch", "CronJob") => cronjob::health(obj),
+        ("autoscaling", "HorizontalPodAutoscaler") => autoscaler::health(obj),
+        ("networking.k8s.io", "Ingress") => ingress::health(obj, opts),
+        ("gateway.networking.k8s.io", "Gateway") => gateway::gateway(obj),
+        (
+            "gateway.networking.k8s.io",
+            "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute",
+        ) => gateway::route(obj),
         ("", "PersistentVolumeClaim") => pvc::health(obj),
         ("", "Service") => service::health(obj, opts),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::health(obj),

@@ -133,9 +133,11 @@ PARTS = {
     "gatekeeper": [gatekeeper_constraint_crds],
     "rook": [phase_part("cephclusters.ceph.rook.io", "Ready"), phase_part("cephblockpools.ceph.rook.io", "Ready")],
     "webhook-certs": [lambda: inject_ca_bundles(only_annotated=False)],
-    "velero": [phase_part("backupstoragelocations.velero.io", "Available")],
+    "velero": [phase_part("backupstoragelocations.velero.io", "Available"),
+               phase_part("schedules.velero.io", "Enabled")],
     "tigera": [conditions_part("installations.operator.tigera.io", ["Ready"])],
-    "argocd": [argocd_applications],
+    "argocd": [argocd_applications,
+               conditions_part("applicationsets.argoproj.io", ["ResourcesUpToDate"])],
 }
 
 
