@@ -56,6 +56,9 @@ pub enum Error {
     Run(Box<engine::RunError>),
     #[error(transparent)]
     Migrate(#[from] engine::migrate::MigrateError),
+    /// A saved plan that cannot be read, or that the run no longer matches.
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
     /// `--only` or `--skip` names no component.
     #[error(transparent)]
     Select(#[from] crate::plan::UnknownComponent),
@@ -104,6 +107,7 @@ impl Error {
             Error::Write { .. } => ExitCode::Local,
             Error::UnfitChart(_) => ExitCode::Unfit,
             Error::Select(_) => ExitCode::InvalidInput,
+            Error::Review(e) => e.exit_code(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod prepare;
 pub mod process;
 pub mod render;
 pub mod report;
+pub mod review;
 pub mod source;
 pub mod stack;
 pub mod yaml;

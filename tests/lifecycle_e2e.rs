@@ -1065,3 +1065,143 @@ async fn only_and_skip_select_components_and_leave_the_others_alone() {
     let down = p.landscape(&["down", "--yes"]).await;
     assert_eq!(down.code, 0, "{down:?}");
 }
+
+#[tokio::test]
+async fn up_with_a_plan_applies_exactly_what_was_reviewed() {
+    let tb = testbed();
+    let p = Project::new("reviewed", false);
+    let ns = p.stack.clone();
+    let secret = "plan-secret-value-7";
+    let pw = format!("web.password={secret}");
+    assert_eq!(p.landscape(&["up", "--set", &pw]).await.code, 0);
+    let plan_file = p.path().join("reviewed.plan");
+    let plan_path = plan_file.to_str().unwrap();
+
+    // Reviewed: three replicas. The plan holds no secret value and only its owner reads it.
+    let plan = p
+        .landscape(&[
+            "plan",
+            "--out",
+            plan_path,
+            "--set",
+            &pw,
+            "--set",
+            "web.replicas=3",
+        ])
+        .await;
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stderr.contains("1 to update"), "{plan:?}");
+    let text = std::fs::read_to_string(&plan_file).unwrap();
+    let b64 = landscape::k8s::base64::encode(secret.as_bytes());
+    assert!(!text.contains(secret) && !text.contains(&b64));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&plan_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        saved["digests"], "stack-key",
+        "the stack is installed: keyed digests"
+    );
+    // Applied unchanged: the Deployment's status moved meanwhile, which is no change.
+    let up = p
+        .landscape(&[
+            "up",
+            "--plan",
+            plan_path,
+            "--set",
+            &pw,
+            "--set",
+            "web.replicas=3",
+        ])
+        .await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let dep = kubectl_json(tb, &["get", "deployment", "web", "-n", &ns, "-o", "json"]);
+    assert_eq!(dep["spec"]["replicas"], 3);
+
+    // The inputs changed after the review: refused before anything is written.
+    let plan = p
+        .landscape(&[
+            "plan",
+            "--out",
+            plan_path,
+            "--set",
+            &pw,
+            "--set",
+            "web.mode=fast",
+        ])
+        .await;
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let refused = p
+        .landscape(&[
+            "up",
+            "--plan",
+            plan_path,
+            "--set",
+            &pw,
+            "--set",
+            "web.mode=slow",
+        ])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("ConfigMap {ns}/web-config changed"))
+            && refused.stderr.contains("plan --out"),
+        "{refused:?}"
+    );
+    // A changed secret value is a change too, and is not printed.
+    let refused = p
+        .landscape(&[
+            "up",
+            "--plan",
+            plan_path,
+            "--set",
+            "web.password=other",
+            "--set",
+            "web.mode=fast",
+        ])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("Secret"), "{refused:?}");
+    assert!(!refused.all().contains("other"), "{refused:?}");
+    let cm = kubectl_json(
+        tb,
+        &["get", "configmap", "web-config", "-n", &ns, "-o", "json"],
+    );
+    assert_eq!(cm["data"]["mode"], "normal", "nothing was applied");
+
+    // Someone changes a live object after the review: refused, naming it.
+    assert!(
+        tb.kubectl(&["label", "configmap", "web-config", "-n", &ns, "reviewed=no"])
+            .status
+            .success()
+    );
+    let refused = p
+        .landscape(&[
+            "up",
+            "--plan",
+            plan_path,
+            "--set",
+            &pw,
+            "--set",
+            "web.mode=fast",
+        ])
+        .await;
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "the cluster changed since plan {plan_path} was made: ConfigMap {ns}/web-config"
+        )),
+        "{refused:?}"
+    );
+    // A plan that is not one is an input error.
+    std::fs::write(&plan_file, "{}").unwrap();
+    let bad = p
+        .landscape(&["up", "--plan", plan_path, "--set", &pw])
+        .await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("not a landscape plan"), "{bad:?}");
+}

@@ -16,7 +16,8 @@ use super::{Format, GlobalArgs};
   landscape plan --profile medium
   landscape plan --stack platform.yaml --upgrade      # versions from -> to, against the cluster
   landscape plan -o json | jq '.critical_path'
-  landscape plan --profile large -o dot | dot -Tsvg > large.svg")]
+  landscape plan --profile large -o dot | dot -Tsvg > large.svg
+  landscape plan --stack platform.yaml --out reviewed.plan   # then: landscape up --plan reviewed.plan")]
 pub struct PlanArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -34,6 +35,11 @@ pub struct PlanArgs {
     /// `diff`).
     #[arg(long)]
     pub upgrade: bool,
+    /// Render the stack, compare it with the cluster, and save the result to PLAN (each
+    /// object's digest, the live object it was compared with, what pruning deletes, the
+    /// summary; no secret value; mode 0600) for `up --plan PLAN` to apply exactly that.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub kube: KubeArgs,
     /// With --upgrade: give up (exit 4) when the cluster has not answered within this.
@@ -43,8 +49,8 @@ pub struct PlanArgs {
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let request = args.stack.request();
-    // --upgrade renders the stack, which needs every required value.
-    let loaded = if args.upgrade {
+    // --upgrade and --out render the stack, which needs every required value.
+    let loaded = if args.upgrade || args.out.is_some() {
         landscape::prepare::load_complete(&request)?
     } else {
         landscape::prepare::load(&request)?
@@ -56,6 +62,9 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         let lock =
             landscape::source::Lock::read(&loaded.lock_file).map_err(landscape::Error::from)?;
         landscape::prepare::check_lock_covers(&loaded.stack, &lock, &loaded.lock_file)?;
+    }
+    if let Some(out) = &args.out {
+        return save(&args, out, loaded, partial).await;
     }
     let (stack, plan, upgrade) = if args.upgrade {
         let (stack, plan, upgrade) = installed_against(&args, loaded, partial).await?;
@@ -75,6 +84,50 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::Success)
+}
+
+/// `--out`: the stack rendered and compared with the cluster, saved for `up --plan`.
+async fn save(
+    args: &PlanArgs,
+    out: &std::path::Path,
+    loaded: landscape::prepare::Loaded,
+    partial: bool,
+) -> anyhow::Result<ExitCode> {
+    let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout))
+        .await
+        .map_err(landscape::Error::from)?;
+    let prepared =
+        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
+    let opts = landscape::diff::DiffOptions {
+        prune: true,
+        fast_path: true,
+        partial,
+        ..Default::default()
+    };
+    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts)
+        .await
+        .map_err(landscape::Error::from)?;
+    let saved =
+        landscape::review::record(&prepared.stack.name, &prepared.rendered, &diff, &cluster)
+            .await
+            .map_err(landscape::Error::from)?;
+    landscape::review::write(&saved, out)?;
+    let counts: Vec<String> = ["create", "update", "replace", "delete", "unchanged"]
+        .iter()
+        .map(|k| format!("{} to {k}", saved.summary.get(*k).copied().unwrap_or(0)))
+        .collect();
+    eprintln!(
+        "Plan for stack {} written to {}: {} (apply it with `landscape up --plan {}`)",
+        saved.stack,
+        out.display(),
+        counts.join(", ").replace("to unchanged", "unchanged"),
+        out.display()
+    );
+    Ok(if diff.has_errors() {
+        ExitCode::Cluster
+    } else {
+        ExitCode::Success
+    })
 }
 
 /// The upgrade summary against what the cluster has installed (None: nothing differs),

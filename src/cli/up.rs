@@ -22,7 +22,8 @@ use super::{GlobalArgs, Output};
   landscape up --profile small -f values.yaml
   landscape up --stack platform.yaml --locked -o json > events.ndjson
   landscape up --profile medium --timeout 30m --wait-for-lock 10m
-  landscape up --only grafana --no-needs          # grafana alone; what it needs must be healthy")]
+  landscape up --only grafana --no-needs          # grafana alone; what it needs must be healthy
+  landscape up --stack platform.yaml --plan reviewed.plan   # exactly what was reviewed")]
 pub struct UpArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -64,6 +65,10 @@ pub struct UpArgs {
     /// names, as `landscape doctor` prints them).
     #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
     pub skip_checks: Vec<String>,
+    /// Apply only what `plan --out PLAN` recorded: refuse (exit 2) when the stack renders
+    /// anything else, or (exit 4) when a live object changed since.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<std::path::PathBuf>,
     /// Delete objects a component no longer renders, once it is healthy (--prune=false to keep them).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub prune: bool,
@@ -95,6 +100,18 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
         .map_err(landscape::Error::from)?;
     let prepared =
         landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
+    if let Some(path) = &args.plan {
+        let saved = landscape::review::read(path).map_err(landscape::Error::from)?;
+        landscape::review::verify(
+            &saved,
+            path,
+            &prepared.stack.name,
+            &prepared.rendered,
+            &cluster,
+        )
+        .await
+        .map_err(landscape::Error::from)?;
+    }
     let opts = RunOptions {
         timeout: args.timeout,
         health: HealthOptions {

@@ -32,7 +32,7 @@ use crate::stack::Stack;
 const PARALLEL: usize = 16;
 
 /// What `up` would do to one object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,

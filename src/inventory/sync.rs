@@ -90,6 +90,14 @@ impl SyncRecord {
             )
     }
 
+    /// `value`'s digest under this stack's key, when it has one (a stack that was never
+    /// applied has none): for saved plans, so that a digest of a Secret tells nothing of
+    /// its values to whoever reads the plan.
+    pub fn keyed_digest(&self, value: &Value) -> Option<String> {
+        let key = base64::decode(&self.key).filter(|k| !k.is_empty())?;
+        Some(digest_of(&key, value))
+    }
+
     /// Forgets the digests of objects `keep` rejects (no longer members).
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.objects.retain(|id, _| keep(id));
@@ -119,7 +127,7 @@ fn digest_of(key: &[u8], value: &Value) -> String {
 }
 
 /// JSON with every object's keys sorted: the same value always gives the same bytes.
-fn canonical(value: &Value, out: &mut Vec<u8>) {
+pub fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
