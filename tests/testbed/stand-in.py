@@ -108,6 +108,14 @@ def gatekeeper_constraint_crds():
         if not tpl.get("status", {}).get("created"):
             patch_status("constrainttemplates.templates.gatekeeper.sh", tpl,
                          {"created": True, "byPod": [{"id": "gatekeeper-audit", "observedGeneration": gen}]})
+        # Each Gatekeeper pod reports a constraint enforced once it has loaded it.
+        for c in items(f"{plural}.constraints.gatekeeper.sh"):
+            cgen = c["metadata"].get("generation", 1)
+            pods = c.get("status", {}).get("byPod", [])
+            if not pods or not all(p.get("enforced") for p in pods):
+                patch_status(f"{plural}.constraints.gatekeeper.sh", c,
+                             {"byPod": [{"id": pod, "enforced": True, "observedGeneration": cgen}
+                                        for pod in ("gatekeeper-audit", "gatekeeper-controller-manager-0")]})
 
 
 def argocd_applications():
