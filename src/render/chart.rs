@@ -69,6 +69,21 @@ struct Job<'a> {
     values: String,
 }
 
+impl Job<'_> {
+    /// The capabilities its output depends on: without the API versions when no template
+    /// asks for them — so the second pass for the stack's own CRDs finds it rendered.
+    fn capabilities(&self, caps: &Capabilities) -> Capabilities {
+        if self.chart.uses_api_versions {
+            caps.clone()
+        } else {
+            Capabilities {
+                api_versions: vec![],
+                ..caps.clone()
+            }
+        }
+    }
+}
+
 /// Renders every chart source of the stack; keyed by (component, chart name).
 pub fn render_all(
     stack: &Stack,
@@ -100,7 +115,8 @@ pub fn render_all(
     let mut rendered = BTreeMap::new();
     let mut pending = Vec::new();
     for job in &jobs {
-        let cached = cache::path(&cache_dir(opts), &cache_key(&binary, job, caps));
+        let caps = job.capabilities(caps);
+        let cached = cache::path(&cache_dir(opts), &cache_key(&binary, job, &caps));
         match cache::read(&cached, &job.chart.archive.sha256) {
             Some(text) => {
                 rendered.insert(job_key(job), text);
@@ -118,7 +134,7 @@ pub fn render_all(
             .map(|(job, cached)| {
                 let helm = &helm;
                 scope.spawn(move || {
-                    let text = render_one(helm, job, caps)?;
+                    let text = render_one(helm, job, &job.capabilities(caps))?;
                     cache::write(cached, &job.chart.archive.sha256, &text);
                     Ok((job_key(job), text))
                 })

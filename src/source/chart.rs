@@ -22,6 +22,10 @@ pub struct ChartArtifact {
     /// a Helm semver range): `helm template` refuses any other, so landscape checks it
     /// first and says which component and cluster version clash.
     pub kube_version: Option<String>,
+    /// Whether any of its templates asks what the cluster serves
+    /// (`.Capabilities.APIVersions`): a chart that does not renders the same whatever the
+    /// API versions, so it is rendered once, not again for the stack's own CRDs.
+    pub uses_api_versions: bool,
 }
 
 /// Identifies a chart: its repository (the folder holding index.yaml, without a trailing
@@ -162,6 +166,7 @@ pub async fn download(
             .unwrap_or_else(|| archive.sha256.clone()),
         archive,
         kube_version: facts.kube_version,
+        uses_api_versions: facts.uses_api_versions,
     })
 }
 
@@ -169,6 +174,7 @@ pub async fn download(
 #[derive(Debug, Default, PartialEq)]
 struct ChartFacts {
     kube_version: Option<String>,
+    uses_api_versions: bool,
 }
 
 /// The Chart.yaml fields landscape needs; everything else is helm's business.
@@ -226,6 +232,7 @@ fn check_archive(bytes: &[u8], name: &str) -> Result<ChartFacts, String> {
 fn check_entries(tar: &[u8], name: &str) -> Result<ChartFacts, String> {
     let mut at = 0usize;
     let mut chart_yaml: Option<&[u8]> = None;
+    let mut uses_api_versions = false;
     let mut long_name: Option<String> = None;
     while at + 512 <= tar.len() {
         let header = &tar[at..at + 512];
@@ -269,6 +276,11 @@ fn check_entries(tar: &[u8], name: &str) -> Result<ChartFacts, String> {
                     }
                     chart_yaml = tar.get(data..data + size as usize);
                 }
+                // A subchart packed as an archive hides its templates: assume it asks.
+                let content = tar.get(data..data + size as usize).unwrap_or_default();
+                uses_api_versions |= path.ends_with(".tgz")
+                    || (path.contains("/templates/")
+                        && content.windows(11).any(|w| w == b"APIVersions"));
             }
             other => {
                 return Err(format!(
@@ -290,6 +302,7 @@ fn check_entries(tar: &[u8], name: &str) -> Result<ChartFacts, String> {
             .kube_version
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty()),
+        uses_api_versions,
     })
 }
 
@@ -420,6 +433,16 @@ mod tests {
         assert_eq!(facts.kube_version.as_deref(), Some(">= 1.22.0-0"));
         let none = check_archive(&chart(CHART_YAML), "x").unwrap();
         assert_eq!(none.kube_version, None);
+        assert!(!none.uses_api_versions);
+        let asks = gzip(&tar_of(&[
+            ("x/Chart.yaml", b'0', CHART_YAML.as_bytes().to_vec()),
+            (
+                "x/templates/monitor.yaml",
+                b'0',
+                b"{{- if .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" }}".to_vec(),
+            ),
+        ]));
+        assert!(check_archive(&asks, "x").unwrap().uses_api_versions);
         assert!(
             check_archive(&chart("name: [x\n"), "x")
                 .unwrap_err()
