@@ -137,12 +137,16 @@ pub fn render_stack(
     opts: &RenderOptions,
 ) -> Result<Vec<RenderedComponent>, RenderError> {
     let mut caps = opts.capabilities.clone();
-    let mut rendered = render_sources(stack, artifacts, opts, &caps)?;
+    let mut parsed = ParsedTexts::default();
+    let mut rendered = render_sources(stack, artifacts, opts, &caps, &mut parsed)?;
     let extended = with_stack_crds(&caps, &rendered);
     if extended.api_versions.len() != caps.api_versions.len() {
         caps = extended;
-        rendered = render_sources(stack, artifacts, opts, &caps)?;
+        // The parsed texts are kept; the first pass's objects are not needed any more.
+        drop(rendered);
+        rendered = render_sources(stack, artifacts, opts, &caps, &mut parsed)?;
     }
+    drop(parsed);
     finish::finish(stack, &mut rendered, opts)?;
     Ok(rendered)
 }
@@ -166,12 +170,40 @@ fn with_stack_crds(caps: &Capabilities, rendered: &[RenderedComponent]) -> Capab
     }
 }
 
+/// Texts already parsed in this render, by (component, origin, hash of the text): the
+/// second pass gets the same text from every manifest and most charts, and parsing YAML
+/// is most of a warm render's time.
+#[derive(Default)]
+struct ParsedTexts(std::collections::HashMap<(String, String, u64), Vec<Object>>);
+
+impl ParsedTexts {
+    fn parse(
+        &mut self,
+        component: &str,
+        origin: &str,
+        text: &str,
+        downloaded: bool,
+    ) -> Result<Vec<Object>, RenderError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let key = (component.to_string(), origin.to_string(), h.finish());
+        if let Some(objects) = self.0.get(&key) {
+            return Ok(objects.clone());
+        }
+        let objects = parse_objects(component, origin, text, downloaded)?;
+        self.0.insert(key, objects.clone());
+        Ok(objects)
+    }
+}
+
 /// Renders each component's sources into objects, before the stack-wide finishing.
 fn render_sources(
     stack: &Stack,
     artifacts: &Artifacts,
     opts: &RenderOptions,
     caps: &Capabilities,
+    parsed: &mut ParsedTexts,
 ) -> Result<Vec<RenderedComponent>, RenderError> {
     let charts = chart::render_all(stack, artifacts, opts, caps)?;
     let mut rendered = Vec::new();
@@ -179,7 +211,7 @@ fn render_sources(
         let mut objects = Vec::new();
         for source in &component.sources {
             objects.extend(source_objects(
-                stack, component, source, artifacts, &charts, caps,
+                stack, component, source, artifacts, &charts, caps, parsed,
             )?);
         }
         objects.retain(|o| !is_excluded(component, o));
@@ -202,6 +234,7 @@ fn source_objects(
     artifacts: &Artifacts,
     charts: &chart::RenderedCharts,
     caps: &Capabilities,
+    memo: &mut ParsedTexts,
 ) -> Result<Vec<Object>, RenderError> {
     let docs = source_texts(stack, component, source, artifacts, charts, caps)?;
     let set_namespace = matches!(
@@ -217,7 +250,7 @@ fn source_objects(
     let from_chart = matches!(source, Source::Chart(_));
     let mut objects = Vec::new();
     for (origin, text, downloaded) in docs {
-        let mut parsed = parse_objects(&component.name, &origin, &text, downloaded)?;
+        let mut parsed = memo.parse(&component.name, &origin, &text, downloaded)?;
         if from_chart {
             parsed.retain(|o| !chart::is_skipped_hook(o));
         }
