@@ -130,7 +130,7 @@ async fn small_profile_up_diff_down_playing_operators() {
 
 #[tokio::test]
 async fn medium_profile_up_diff_down_playing_operators() {
-    lifecycle("medium", 18).await;
+    lifecycle("medium", 19).await;
 }
 
 #[tokio::test]
