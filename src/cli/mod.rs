@@ -37,8 +37,9 @@ pub use args::{Format, GlobalArgs, Output};
     version,
     about,
     max_term_width = 100,
-    after_help = "Exit codes: 0 success; 1 differences found (diff); 2 invalid input or usage; \
-                  3 a health gate failed or timed out; 4 cluster or API error, or the stack is \
+    after_help = "Exit codes: 0 success; 1 differences found (diff) or findings (lint); 2 invalid \
+                  input or usage; 3 a health gate failed or timed out, or an object is not \
+                  ready (check, wait); 4 cluster or API error, or the stack is \
                   locked by another run; 5 artifact error; 6 the cluster cannot take the stack \
                   (doctor's checks); 7 a local failure (a file landscape \
                   must write); 130/143 interrupted by SIGINT/SIGTERM (run again to resume)."
