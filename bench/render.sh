@@ -28,7 +28,8 @@ mkdir -p "$work/calls"
 cat >"$work/helm" <<EOF2
 #!/usr/bin/env bash
 if [[ \$1 == template ]]; then
-  n=\$(ls "$work/calls" | wc -l)
+  # Charts render in parallel: a name from the clock and the pid, never shared.
+  n=\$(date +%s%N)_\$\$
   args=("\$@")
   for i in "\${!args[@]}"; do
     if [[ \${args[\$i]} == --values ]]; then
@@ -67,7 +68,7 @@ python3 - "$work/calls" "$work/replay.sh" "$helm" <<'PY'
 import os, sys, shlex
 calls, out, helm = sys.argv[1], sys.argv[2], sys.argv[3]
 last = {}
-for f in sorted((f for f in os.listdir(calls) if f.endswith(".args")), key=lambda f: int(f.split(".")[0])):
+for f in sorted((f for f in os.listdir(calls) if f.endswith(".args")), key=lambda f: int(f.split("_")[0])):
     args = open(os.path.join(calls, f), "rb").read().split(b"\0")[:-1]
     args = [a.decode() for a in args]
     last[tuple(args[-2:])] = args
