@@ -74,6 +74,24 @@ fn profiles_list_and_show() {
     assert_eq!(v["categories"]["networking"][0]["version"], "v0.28.9");
     let text = run(landscape(dir.path()).args(["profiles", "show", "small"]));
     assert!(text.stdout.contains("networking") && text.stdout.contains("flannel"));
+    // Each profile says what it guarantees and what it leaves to its user; small says
+    // it is single-replica.
+    for profile in ["small", "medium", "large"] {
+        let show = run(landscape(dir.path()).args(["profiles", "show", profile, "-o", "json"]));
+        let v: Value = serde_json::from_str(&show.stdout).unwrap();
+        for key in ["guarantees", "leavesToYou"] {
+            assert!(
+                !v["promises"][key].as_array().unwrap().is_empty(),
+                "{profile} {key}"
+            );
+        }
+    }
+    assert!(
+        text.stdout.contains("What it guarantees")
+            && text.stdout.contains("one replica of everything"),
+        "{}",
+        text.stdout
+    );
     let unknown = run(landscape(dir.path()).args(["profiles", "show", "smal"]));
     assert_eq!(unknown.code, 2);
     assert!(

@@ -80,6 +80,21 @@ fn markdown() -> Result<String, landscape::Error> {
             p.name,
             p.description.clone().unwrap_or_default()
         ));
+        if let Some(promises) = &p.promises {
+            for (title, items) in [
+                ("What it guarantees", &promises.guarantees),
+                ("What it leaves to you", &promises.leaves_to_you),
+            ] {
+                if items.is_empty() {
+                    continue;
+                }
+                out.push_str(&format!("{title}:\n\n"));
+                for item in items {
+                    out.push_str(&format!("- {item}\n"));
+                }
+                out.push('\n');
+            }
+        }
         out.push_str("| component | category | version | namespace | needs | source |\n|---|---|---|---|---|---|\n");
         for c in &p.components {
             let sources: Vec<String> = c
@@ -168,7 +183,7 @@ fn show(name: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(
-                    &json!({"name": s.name, "description": s.description, "categories": categories})
+                    &json!({"name": s.name, "description": s.description, "categories": categories, "promises": s.promises})
                 )?
             );
         }
@@ -199,6 +214,19 @@ fn show(name: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             print!("{}", landscape::report::table(&rows));
+            if let Some(p) = &s.promises {
+                for (title, items) in [
+                    ("What it guarantees", &p.guarantees),
+                    ("What it leaves to you", &p.leaves_to_you),
+                ] {
+                    if !items.is_empty() {
+                        println!("\n{title}:");
+                        for item in items {
+                            println!("  - {item}");
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(ExitCode::Success)

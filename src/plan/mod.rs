@@ -314,6 +314,7 @@ mod tests {
             declared_name: None,
             components,
             requires: Default::default(),
+            promises: None,
         }
     }
 

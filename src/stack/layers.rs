@@ -146,6 +146,7 @@ pub(super) struct Overall {
     pub description: Option<String>,
     pub disabled: BTreeSet<String>,
     pub requires: super::model::Requirements,
+    pub promises: Option<super::model::Promises>,
 }
 
 /// Lays the layers' components one over the other (each new component over its catalog
@@ -164,6 +165,9 @@ pub(super) fn components(layers: Vec<Layer>) -> Result<(Vec<Draft>, Overall), St
         }
         if let Some(r) = file.requires {
             overall.requires.overlay(r);
+        }
+        if let Some(p) = file.promises {
+            overall.promises = Some(p);
         }
         if let Some(n) = file.name {
             if !crate::k8s::names::is_dns1123_label(&n.value) {

@@ -111,6 +111,8 @@ pub struct Stack {
     pub components: Vec<Component>,
     /// What the whole stack assumes of the cluster.
     pub requires: model::Requirements,
+    /// What the stack promises once installed, and what it leaves to its user.
+    pub promises: Option<model::Promises>,
 }
 
 /// One unit of installation, fully resolved.
@@ -299,6 +301,7 @@ pub fn load(req: &StackRequest) -> Result<Stack, StackError> {
         declared_name,
         components,
         requires: overall.requires,
+        promises: overall.promises,
     })
 }
 

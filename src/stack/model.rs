@@ -31,6 +31,20 @@ pub struct StackFile {
     /// What the whole stack assumes of the cluster (a profile's zones), checked by
     /// `doctor` and before `up` writes anything.
     pub requires: Option<Requirements>,
+    /// What the stack promises once installed, and what it leaves to its user: shown by
+    /// `profiles show` and in docs/profiles.md. A layer that gives it replaces it.
+    pub promises: Option<Promises>,
+}
+
+/// What a stack guarantees (replicas, zones, retention, encryption, recovery) and what it
+/// leaves to the people who run it, in plain sentences.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Promises {
+    #[serde(default)]
+    pub guarantees: Vec<String>,
+    #[serde(default)]
+    pub leaves_to_you: Vec<String>,
 }
 
 /// One component as written in a stack file or the catalog. Every field is optional: an
