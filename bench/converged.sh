@@ -27,6 +27,7 @@ read -r k_t k_m < <(measure "$runs" kubectl apply --server-side --force-conflict
 # The large profile, with the parts simulated pods cannot play.
 mkdir -p "$work/large" && cd "$work/large"
 run python3 "$repo/tests/testbed/stand-in.py" prometheus-operator kyverno velero cert-manager gatekeeper rook tigera argocd webhook-certs >/dev/null 2>&1 &
+background+=($!)
 values=$repo/tests/testbed/demo/large.yaml
 run "$landscape" up --profile large -f "$values" --timeout 30m >"$work/large.log" 2>&1 || { tail -30 "$work/large.log"; exit 1; }
 run "$landscape" render --profile large -f "$values" --show-secrets >"$work/large.yaml"

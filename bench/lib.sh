@@ -6,13 +6,15 @@ repo=$(cd "$here/.." && pwd)
 testbed=$repo/tests/testbed/testbed
 landscape=$repo/target/release/landscape
 work=$(mktemp -d)
+# Background processes a bench starts (operator stand-ins), stopped on exit with the rest.
+background=()
 
 # Builds landscape (release) and the control plane, and starts one named `$name`
 # (extra `testbed up` flags as arguments); stopped and cleaned up on exit.
 bench_start() {
   (cd "$repo" && cargo build --release --quiet)
   "$testbed" build >/dev/null
-  trap '"$testbed" down --name "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  trap 'for p in "${background[@]}"; do kill "$p" 2>/dev/null; done; "$testbed" down --name "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   "$testbed" up --name "$name" "$@" >/dev/null
 }
 
