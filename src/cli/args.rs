@@ -319,3 +319,26 @@ impl UpgradeArgs {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     landscape::duration::parse(s)
 }
+
+/// Files as given, with a directory standing for its .yaml and .yml files (sorted, not
+/// recursive).
+pub fn manifest_files(files: &[PathBuf]) -> Result<Vec<PathBuf>, landscape::Error> {
+    let mut out = Vec::new();
+    for f in files {
+        if !f.is_dir() {
+            out.push(f.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(f).map_err(|e| {
+            landscape::Error::Usage(format!("cannot read directory {}: {e}", f.display()))
+        })?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        inside.sort();
+        out.extend(inside);
+    }
+    Ok(out)
+}

@@ -33,7 +33,7 @@ pub struct Manifests {
 impl Manifests {
     fn objects(&self) -> Result<Vec<Object>, landscape::Error> {
         let mut out = Vec::new();
-        for file in super::lint::expand(&self.files)? {
+        for file in super::args::manifest_files(&self.files)? {
             out.extend(
                 landscape::render::parse::read_manifest_file(&file)?
                     .into_iter()
@@ -167,7 +167,10 @@ pub async fn wait(args: WaitArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow
     let failure = match result {
         Ok(()) => {
             if global.output() == Output::Json {
-                println!("{}", json!({"event": "ready", "objects": objects.len()}));
+                println!(
+                    "{}",
+                    json!({"time": landscape::report::now_rfc3339(), "event": "ready", "objects": objects.len()})
+                );
             } else {
                 eprintln!("{} object(s) ready", objects.len());
             }
@@ -175,10 +178,21 @@ pub async fn wait(args: WaitArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow
         }
         Err(f) => f,
     };
+    let class = match failure.class {
+        landscape::report::FailureClass::Api => "api",
+        _ => "gate",
+    };
     if global.output() == Output::Json {
         println!(
             "{}",
-            json!({"event": "failed", "error": failure.error, "not_ready": failure.not_ready})
+            json!({
+                "time": landscape::report::now_rfc3339(),
+                "event": "failed",
+                "component": "wait",
+                "error": landscape::report::redact::redact(&failure.error),
+                "class": class,
+                "not_ready": failure.not_ready,
+            })
         );
     } else {
         for n in &failure.not_ready {

@@ -106,7 +106,7 @@ async fn stack_findings(args: &LintArgs) -> Result<Vec<Finding>, landscape::Erro
 
 fn file_findings(files: &[PathBuf]) -> Result<Vec<Finding>, landscape::Error> {
     let mut read: Vec<(String, Object, Option<usize>)> = Vec::new();
-    for file in expand(files)? {
+    for file in super::args::manifest_files(files)? {
         let label = file.display().to_string();
         for (o, line) in landscape::render::parse::read_manifest_file(&file)? {
             read.push((label.clone(), o, line));
@@ -123,29 +123,6 @@ fn file_findings(files: &[PathBuf]) -> Result<Vec<Finding>, landscape::Error> {
         .collect();
     landscape::lint::lint(&subjects, &Options::default())
         .map_err(|e| landscape::Error::Usage(e.to_string()))
-}
-
-/// Files as given, with a directory standing for its .yaml and .yml files (sorted, not
-/// recursive).
-pub fn expand(files: &[PathBuf]) -> Result<Vec<PathBuf>, landscape::Error> {
-    let mut out = Vec::new();
-    for f in files {
-        if !f.is_dir() {
-            out.push(f.clone());
-            continue;
-        }
-        let entries = std::fs::read_dir(f).map_err(|e| {
-            landscape::Error::Usage(format!("cannot read directory {}: {e}", f.display()))
-        })?;
-        let mut inside: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        inside.sort();
-        out.extend(inside);
-    }
-    Ok(out)
 }
 
 fn text(findings: &[&Finding], raised: usize, exempt: usize) -> String {

@@ -96,17 +96,7 @@ async fn save(
     let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout))
         .await
         .map_err(landscape::Error::from)?;
-    let prepared =
-        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
-    let opts = landscape::diff::DiffOptions {
-        prune: true,
-        fast_path: true,
-        partial,
-        ..Default::default()
-    };
-    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts)
-        .await
-        .map_err(landscape::Error::from)?;
+    let (prepared, diff) = compared(args, loaded, partial, &cluster).await?;
     let saved =
         landscape::review::record(&prepared.stack.name, &prepared.rendered, &diff, &cluster)
             .await
@@ -130,6 +120,26 @@ async fn save(
     })
 }
 
+/// The stack rendered for the cluster and compared with it as `diff` (and `up` with its
+/// default flags) would.
+async fn compared(
+    args: &PlanArgs,
+    loaded: landscape::prepare::Loaded,
+    partial: bool,
+    cluster: &landscape::cluster::Cluster,
+) -> Result<(landscape::prepare::Prepared, landscape::diff::StackDiff), landscape::Error> {
+    let prepared =
+        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
+    let opts = landscape::diff::DiffOptions {
+        prune: true,
+        fast_path: true,
+        partial,
+        ..Default::default()
+    };
+    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, cluster, &opts).await?;
+    Ok((prepared, diff))
+}
+
 /// The upgrade summary against what the cluster has installed (None: nothing differs),
 /// with each component's object counts from comparing the rendered stack with the cluster.
 async fn installed_against(
@@ -150,15 +160,7 @@ async fn installed_against(
     let Some(upgrade) = upgrade else {
         return Ok((loaded.stack, loaded.plan, None));
     };
-    let prepared =
-        landscape::prepare::prepare(loaded, &args.source.options(cluster.capabilities())).await?;
-    let opts = landscape::diff::DiffOptions {
-        prune: true,
-        fast_path: true,
-        partial,
-        ..Default::default()
-    };
-    let diff = landscape::diff::diff(&prepared.stack, &prepared.rendered, &cluster, &opts).await?;
+    let (prepared, diff) = compared(args, loaded, partial, &cluster).await?;
     let counted = landscape::diff::upgrade::with_counts(upgrade, &diff.components);
     Ok((prepared.stack, prepared.plan, Some(counted)))
 }

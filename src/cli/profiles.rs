@@ -80,20 +80,12 @@ fn markdown() -> Result<String, landscape::Error> {
             p.name,
             p.description.clone().unwrap_or_default()
         ));
-        if let Some(promises) = &p.promises {
-            for (title, items) in [
-                ("What it guarantees", &promises.guarantees),
-                ("What it leaves to you", &promises.leaves_to_you),
-            ] {
-                if items.is_empty() {
-                    continue;
-                }
-                out.push_str(&format!("{title}:\n\n"));
-                for item in items {
-                    out.push_str(&format!("- {item}\n"));
-                }
-                out.push('\n');
+        for (title, items) in promise_sections(p.promises.as_ref()) {
+            out.push_str(&format!("{title}:\n\n"));
+            for item in items {
+                out.push_str(&format!("- {item}\n"));
             }
+            out.push('\n');
         }
         out.push_str("| component | category | version | namespace | needs | source |\n|---|---|---|---|---|---|\n");
         for c in &p.components {
@@ -132,6 +124,22 @@ fn markdown() -> Result<String, landscape::Error> {
         ));
     }
     Ok(out)
+}
+
+/// A stack's promises as titled lists, the empty ones left out.
+fn promise_sections(
+    promises: Option<&landscape::stack::model::Promises>,
+) -> Vec<(&'static str, &[String])> {
+    let Some(p) = promises else {
+        return vec![];
+    };
+    [
+        ("What it guarantees", p.guarantees.as_slice()),
+        ("What it leaves to you", p.leaves_to_you.as_slice()),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .collect()
 }
 
 fn load(name: &str) -> Result<landscape::stack::Stack, landscape::Error> {
@@ -214,17 +222,10 @@ fn show(name: &str, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             print!("{}", landscape::report::table(&rows));
-            if let Some(p) = &s.promises {
-                for (title, items) in [
-                    ("What it guarantees", &p.guarantees),
-                    ("What it leaves to you", &p.leaves_to_you),
-                ] {
-                    if !items.is_empty() {
-                        println!("\n{title}:");
-                        for item in items {
-                            println!("  - {item}");
-                        }
-                    }
+            for (title, items) in promise_sections(s.promises.as_ref()) {
+                println!("\n{title}:");
+                for item in items {
+                    println!("  - {item}");
                 }
             }
         }

@@ -170,90 +170,11 @@ pub fn known_or_generic(obj: &Object) -> Health {
             )),
             None => Health::progressing("Velero has not validated the location yet"),
         },
-        // ApplicationSet controller: ErrorOccurred is a generator or template it cannot
-        // use; ResourcesUpToDate says every Application it generates is written.
-        ("argoproj.io", "ApplicationSet") => {
-            if obj.condition("ErrorOccurred").is_some_and(|c| c.is_true()) {
-                return Health::failed(generic::describe_condition(obj, "ErrorOccurred"));
-            }
-            require(obj, "ResourcesUpToDate").unwrap_or(Health::Ready)
-        }
-        // OpenTelemetry operator: `status.scale.statusReplicas` is "ready/desired" for the
-        // collector's workload (a sidecar collector has none: it lives in other pods).
-        ("opentelemetry.io", "OpenTelemetryCollector") => {
-            if obj.pointer_str("/spec/mode") == Some("sidecar") {
-                return Health::Ready;
-            }
-            match obj
-                .pointer_str("/status/scale/statusReplicas")
-                .and_then(|s| s.split_once('/'))
-            {
-                Some((ready, desired)) if ready == desired && desired != "0" => Health::Ready,
-                Some((ready, desired)) => {
-                    Health::progressing(format!("{ready}/{desired} collector replicas ready"))
-                }
-                None => Health::progressing("the OpenTelemetry operator has not reported yet"),
-            }
-        }
-        // Rook's pools, object stores and filesystems report a phase like the cluster's.
-        ("ceph.rook.io", "CephBlockPool" | "CephObjectStore" | "CephFilesystem") => {
-            match obj.pointer_str("/status/phase") {
-                Some("Ready" | "Connected") => Health::Ready,
-                Some("Failure") => Health::failed(format!(
-                    "{} failed: {}",
-                    obj.kind(),
-                    obj.pointer_str("/status/info/reason")
-                        .or_else(|| obj.pointer_str("/status/message"))
-                        .unwrap_or_default()
-                )),
-                Some(phase) => Health::progressing(format!("phase {phase}")),
-                None => Health::progressing("the Rook operator has not reported status yet"),
-            }
-        }
-        // Velero validates a Schedule once: Enabled, or FailedValidation with the errors.
-        ("velero.io", "Schedule") => match obj.pointer_str("/status/phase") {
-            Some("Enabled") => Health::Ready,
-            Some("FailedValidation") => Health::failed(format!(
-                "invalid schedule: {}",
-                obj.pointer("/status/validationErrors")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default()
-            )),
-            Some(phase) => Health::progressing(format!("phase {phase}")),
-            None => Health::progressing("Velero has not validated the schedule yet"),
-        },
-        // Gatekeeper constraints: every audit and webhook pod reports the constraint
-        // enforced, or the errors it found.
-        ("constraints.gatekeeper.sh", _) => {
-            let pods = obj
-                .pointer("/status/byPod")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let errors: Vec<String> = pods
-                .iter()
-                .filter_map(|p| p.get("errors"))
-                .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
-                .map(|e| e.to_string())
-                .collect();
-            if !errors.is_empty() {
-                Health::failed(format!("constraint errors: {}", errors.join("; ")))
-            } else if pods.is_empty() {
-                Health::progressing("no Gatekeeper pod has reported the constraint yet")
-            } else if let Some(p) = pods
-                .iter()
-                .find(|p| p.get("enforced").and_then(Value::as_bool) != Some(true))
-            {
-                Health::progressing(format!(
-                    "not enforced yet by {}",
-                    p.get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or("a Gatekeeper pod")
-                ))
-            } else {
-                Health::Ready
-            }
-        }
+        ("argoproj.io", "ApplicationSet") => application_set(obj),
+        ("opentelemetry.io", "OpenTelemetryCollector") => otel_collector(obj),
+        ("ceph.rook.io", "CephBlockPool" | "CephObjectStore" | "CephFilesystem") => ceph_part(obj),
+        ("velero.io", "Schedule") => velero_schedule(obj),
+        ("constraints.gatekeeper.sh", _) => gatekeeper_constraint(obj),
         ("argoproj.io", "Application") => {
             let health = obj
                 .pointer_str("/status/health/status")
@@ -266,6 +187,97 @@ pub fn known_or_generic(obj: &Object) -> Health {
             }
         }
         _ => generic_ready(obj),
+    }
+}
+
+/// ApplicationSet controller: ErrorOccurred is a generator or template it cannot use;
+/// ResourcesUpToDate says every Application it generates is written.
+fn application_set(obj: &Object) -> Health {
+    if obj.condition("ErrorOccurred").is_some_and(|c| c.is_true()) {
+        return Health::failed(generic::describe_condition(obj, "ErrorOccurred"));
+    }
+    require(obj, "ResourcesUpToDate").unwrap_or(Health::Ready)
+}
+
+/// OpenTelemetry operator: `status.scale.statusReplicas` is "ready/desired" for the
+/// collector's workload (a sidecar collector has none: it lives in other pods).
+fn otel_collector(obj: &Object) -> Health {
+    if obj.pointer_str("/spec/mode") == Some("sidecar") {
+        return Health::Ready;
+    }
+    match obj
+        .pointer_str("/status/scale/statusReplicas")
+        .and_then(|s| s.split_once('/'))
+    {
+        Some((ready, desired)) if ready == desired && desired != "0" => Health::Ready,
+        Some((ready, desired)) => {
+            Health::progressing(format!("{ready}/{desired} collector replicas ready"))
+        }
+        None => Health::progressing("the OpenTelemetry operator has not reported yet"),
+    }
+}
+
+/// Rook's pools, object stores and filesystems report a phase like the cluster's.
+fn ceph_part(obj: &Object) -> Health {
+    match obj.pointer_str("/status/phase") {
+        Some("Ready" | "Connected") => Health::Ready,
+        Some("Failure") => Health::failed(format!(
+            "{} failed: {}",
+            obj.kind(),
+            obj.pointer_str("/status/info/reason")
+                .or_else(|| obj.pointer_str("/status/message"))
+                .unwrap_or_default()
+        )),
+        Some(phase) => Health::progressing(format!("phase {phase}")),
+        None => Health::progressing("the Rook operator has not reported status yet"),
+    }
+}
+
+/// Velero validates a Schedule once: Enabled, or FailedValidation with the errors.
+fn velero_schedule(obj: &Object) -> Health {
+    match obj.pointer_str("/status/phase") {
+        Some("Enabled") => Health::Ready,
+        Some("FailedValidation") => Health::failed(format!(
+            "invalid schedule: {}",
+            obj.pointer("/status/validationErrors")
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        )),
+        Some(phase) => Health::progressing(format!("phase {phase}")),
+        None => Health::progressing("Velero has not validated the schedule yet"),
+    }
+}
+
+/// Gatekeeper constraints: every audit and webhook pod reports the constraint enforced,
+/// or the errors it found.
+fn gatekeeper_constraint(obj: &Object) -> Health {
+    let pods = obj
+        .pointer("/status/byPod")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let errors: Vec<String> = pods
+        .iter()
+        .filter_map(|p| p.get("errors"))
+        .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+        .map(|e| e.to_string())
+        .collect();
+    if !errors.is_empty() {
+        Health::failed(format!("constraint errors: {}", errors.join("; ")))
+    } else if pods.is_empty() {
+        Health::progressing("no Gatekeeper pod has reported the constraint yet")
+    } else if let Some(p) = pods
+        .iter()
+        .find(|p| p.get("enforced").and_then(Value::as_bool) != Some(true))
+    {
+        Health::progressing(format!(
+            "not enforced yet by {}",
+            p.get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("a Gatekeeper pod")
+        ))
+    } else {
+        Health::Ready
     }
 }
 

@@ -2,8 +2,7 @@
 //! an address — gated only with load-balancer gating on, since a cluster without an
 //! ingress controller never publishes one (Argo CD waits for the address always).
 
-use serde_json::Value;
-
+use super::service::has_published_address;
 use super::{Health, HealthOptions};
 use crate::k8s::Object;
 
@@ -11,15 +10,7 @@ pub fn health(obj: &Object, opts: &HealthOptions) -> Health {
     if !opts.load_balancers {
         return Health::Ready;
     }
-    let has_address = obj
-        .pointer("/status/loadBalancer/ingress")
-        .and_then(Value::as_array)
-        .is_some_and(|items| {
-            items
-                .iter()
-                .any(|i| i.get("ip").is_some() || i.get("hostname").is_some())
-        });
-    if has_address {
+    if has_published_address(obj) {
         Health::Ready
     } else {
         Health::progressing("waiting for the ingress controller to publish an address")

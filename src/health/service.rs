@@ -18,19 +18,23 @@ pub fn health(obj: &Object, opts: &HealthOptions) -> Health {
     {
         return Health::Ready;
     }
-    let has_address = obj
-        .pointer("/status/loadBalancer/ingress")
+    if has_published_address(obj) {
+        Health::Ready
+    } else {
+        Health::progressing("waiting for a load-balancer address")
+    }
+}
+
+/// Whether a controller published an address in `status.loadBalancer.ingress` (the same
+/// field on Services and Ingresses).
+pub(super) fn has_published_address(obj: &Object) -> bool {
+    obj.pointer("/status/loadBalancer/ingress")
         .and_then(Value::as_array)
         .is_some_and(|items| {
             items
                 .iter()
                 .any(|i| i.get("ip").is_some() || i.get("hostname").is_some())
-        });
-    if has_address {
-        Health::Ready
-    } else {
-        Health::progressing("waiting for a load-balancer address")
-    }
+        })
 }
 
 #[cfg(test)]
