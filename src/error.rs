@@ -37,6 +37,26 @@ impl ExitCode {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// The exit code a landscape process returned (a fleet member's); any other number —
+    /// a crash, a signal nobody sent on purpose — is a local failure.
+    pub fn from_code(code: i32) -> ExitCode {
+        [
+            ExitCode::Success,
+            ExitCode::Differences,
+            ExitCode::InvalidInput,
+            ExitCode::GateFailed,
+            ExitCode::Cluster,
+            ExitCode::Artifact,
+            ExitCode::Unfit,
+            ExitCode::Local,
+            ExitCode::Interrupted,
+            ExitCode::Terminated,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+        .unwrap_or(ExitCode::Local)
+    }
 }
 
 /// Any error the library returns.

@@ -19,6 +19,7 @@ pub mod duration;
 pub mod engine;
 mod error;
 pub mod files;
+pub mod fleet;
 pub mod health;
 pub mod inventory;
 pub mod k8s;

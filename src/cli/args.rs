@@ -245,19 +245,26 @@ pub struct KubeArgs {
     /// service account).
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
+    /// The kubeconfig context (default: the current context). `up`, `diff` and `status`
+    /// take it more than once: the same run on each of those clusters.
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
 }
 
 impl KubeArgs {
-    /// The cluster to connect to; connecting is bounded by `timeout` when given.
-    pub fn cluster_args(&self, timeout: Option<Duration>) -> ClusterArgs {
-        ClusterArgs {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            timeout,
+    /// The one cluster to connect to; connecting is bounded by `timeout` when given.
+    pub fn cluster_args(&self, timeout: Option<Duration>) -> Result<ClusterArgs, landscape::Error> {
+        if self.context.len() > 1 {
+            return Err(landscape::Error::Usage(format!(
+                "--context is given {} times, and this command runs on one cluster (hint: only up, diff and status run on several)",
+                self.context.len()
+            )));
         }
+        Ok(ClusterArgs {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.first().cloned(),
+            timeout,
+        })
     }
 }
 

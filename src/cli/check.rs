@@ -149,7 +149,7 @@ fn state(h: &Health) -> &'static str {
 pub async fn wait(args: WaitArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::Result<ExitCode> {
     let objects = args.manifests.objects()?;
     let rules = args.manifests.rules()?;
-    let cluster = Cluster::connect(&args.kube.cluster_args(Some(args.timeout)))
+    let cluster = Cluster::connect(&args.kube.cluster_args(Some(args.timeout))?)
         .await
         .map_err(landscape::Error::from)?;
     let sink = super::up::sink(global);

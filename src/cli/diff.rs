@@ -6,6 +6,7 @@ use clap::Args;
 use console::style;
 
 use landscape::ExitCode;
+use landscape::cancel::Cancel;
 use landscape::cluster::Cluster;
 use landscape::diff::{Action, DiffOptions, StackDiff};
 
@@ -13,6 +14,7 @@ use super::args::{
     InstalledArgs, KubeArgs, OwnershipArgs, SelectArgs, SourceArgs, StackArgs, UpgradeArgs,
     parse_duration,
 };
+use super::fleet::{self, FleetArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -20,7 +22,8 @@ use super::{GlobalArgs, Output};
   landscape diff --profile small -f values.yaml
   landscape diff                       # the stack in landscape.yaml, or the one installed
   landscape diff -o json --prune=false | jq '.components[].changes[]'
-  landscape diff --only argocd         # argocd and what it needs; nothing else is pruned")]
+  landscape diff --only argocd         # argocd and what it needs; nothing else is pruned
+  landscape diff --context eu --context us -o json   # one document per cluster")]
 pub struct DiffArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -34,6 +37,8 @@ pub struct DiffArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub ownership: OwnershipArgs,
     #[command(flatten)]
@@ -59,7 +64,29 @@ pub async fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
     } else {
         None
     };
-    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
+    if fleet::members(&args.kube).is_some() {
+        fleet::check(&args.kube)?;
+        let hub = match &named {
+            Some(loaded) => {
+                let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
+                let mut stack = loaded.stack.clone();
+                if let Some(s) = &selected {
+                    stack.components.retain(|c| s.components.contains(&c.name));
+                }
+                fleet::hub_values(&stack, &args.kube)?
+            }
+            None => None,
+        };
+        return fleet::run(
+            &args.kube,
+            &args.fleet,
+            global.output(),
+            hub.as_ref(),
+            Cancel::new(),
+        )
+        .await;
+    }
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let loaded = match named {

@@ -40,7 +40,7 @@ pub async fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<ExitCo
     landscape::doctor::check_names(&args.skip_checks)
         .map_err(|e| landscape::Error::Usage(e.to_string()))?;
     let loaded = landscape::prepare::load_complete(&args.stack.request())?;
-    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let options = landscape::prepare::Options {

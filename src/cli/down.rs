@@ -41,7 +41,7 @@ pub struct DownArgs {
 }
 
 pub async fn run(args: DownArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::Result<ExitCode> {
-    let cluster = Cluster::connect(&args.kube.cluster_args(Some(args.timeout)))
+    let cluster = Cluster::connect(&args.kube.cluster_args(Some(args.timeout))?)
         .await
         .map_err(landscape::Error::from)?;
     let inv = installed::one(&args.stack, &args.installed, &cluster).await?;

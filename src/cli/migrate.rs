@@ -34,7 +34,7 @@ pub async fn run(args: MigrateArgs, global: &GlobalArgs) -> anyhow::Result<ExitC
         ))
         .into());
     }
-    let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout))
+    let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let m = landscape::engine::migrate::migrate_storage(&cluster, &args.crd)

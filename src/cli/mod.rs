@@ -9,6 +9,7 @@ mod completion;
 mod diff;
 mod doctor;
 mod down;
+mod fleet;
 mod images;
 mod installed;
 mod lint;
@@ -160,7 +161,11 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         Command::Bundle(args) => bundle::run(args).await,
         Command::Diff(args) => {
             let out = args.output.clone();
-            within(args.timeout, "diff", diff::run(args, &out)).await
+            // A fleet's members bound themselves; the fleet waits for the last of them.
+            let limit = args
+                .timeout
+                .filter(|_| fleet::members(&args.kube).is_none());
+            within(limit, "diff", diff::run(args, &out)).await
         }
         Command::Doctor(args) => {
             let out = args.output.clone();
@@ -168,7 +173,10 @@ pub async fn run(cli: Cli, cancel: Cancel) -> anyhow::Result<ExitCode> {
         }
         Command::Status(args) => {
             let out = args.output.clone();
-            within(args.timeout, "status", status::run(args, &out)).await
+            let limit = args
+                .timeout
+                .filter(|_| fleet::members(&args.kube).is_none());
+            within(limit, "status", status::run(args, &out)).await
         }
         Command::Down(args) => {
             let out = args.output.clone();

@@ -93,7 +93,7 @@ async fn save(
     loaded: landscape::prepare::Loaded,
     partial: bool,
 ) -> anyhow::Result<ExitCode> {
-    let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout))
+    let cluster = landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let (prepared, diff) = compared(args, loaded, partial, &cluster).await?;
@@ -148,7 +148,7 @@ async fn installed_against(
     partial: bool,
 ) -> Result<(Stack, Plan, Option<Vec<ComponentUpgrade>>), landscape::Error> {
     let cluster =
-        landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)).await?;
+        landscape::cluster::Cluster::connect(&args.kube.cluster_args(args.timeout)?).await?;
     let installed = landscape::inventory::Inventory::load(&cluster, &loaded.stack.name)
         .await?
         .unwrap_or_else(|| {

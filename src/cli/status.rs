@@ -3,10 +3,12 @@
 use clap::Args;
 
 use landscape::ExitCode;
+use landscape::cancel::Cancel;
 use landscape::cluster::Cluster;
 use landscape::health::HealthOptions;
 
 use super::args::{InstalledArgs, KubeArgs, SelectArgs, StackArgs, parse_duration};
+use super::fleet::{self, FleetArgs};
 use super::{GlobalArgs, Output, installed};
 
 #[derive(Debug, Args)]
@@ -14,7 +16,8 @@ use super::{GlobalArgs, Output, installed};
   landscape status                     # every installed stack
   landscape status --profile small -o json
   landscape status --timeout 30s || echo 'not healthy (3) or not reachable (4)'
-  landscape status --only argocd,grafana   # those components alone decide the exit code")]
+  landscape status --only argocd,grafana   # those components alone decide the exit code
+  landscape status --context eu --context us   # a line per cluster, the worst exit code")]
 pub struct StatusArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -26,6 +29,8 @@ pub struct StatusArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// Give up (exit 4) when the cluster has not answered everything within this, e.g. 2m.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
@@ -35,7 +40,18 @@ pub struct StatusArgs {
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
+    if fleet::members(&args.kube).is_some() {
+        fleet::check(&args.kube)?;
+        return fleet::run(
+            &args.kube,
+            &args.fleet,
+            global.output(),
+            None,
+            Cancel::new(),
+        )
+        .await;
+    }
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let named = args.installed.installed.is_some() || args.stack.names_a_stack();

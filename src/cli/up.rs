@@ -15,6 +15,7 @@ use landscape::report::{self, JsonSink, PlainSink, Sink, TerminalSink};
 use super::args::{
     KubeArgs, OwnershipArgs, SelectArgs, SourceArgs, StackArgs, UpgradeArgs, parse_duration,
 };
+use super::fleet::{self, FleetArgs};
 use super::{GlobalArgs, Output};
 
 #[derive(Debug, Args)]
@@ -23,7 +24,8 @@ use super::{GlobalArgs, Output};
   landscape up --stack platform.yaml --locked -o json > events.ndjson
   landscape up --profile medium --timeout 30m --wait-for-lock 10m
   landscape up --only grafana --no-needs          # grafana alone; what it needs must be healthy
-  landscape up --stack platform.yaml --plan reviewed.plan   # exactly what was reviewed")]
+  landscape up --stack platform.yaml --plan reviewed.plan   # exactly what was reviewed
+  landscape up --profile large --context eu --context us --parallel 2   # a fleet")]
 pub struct UpArgs {
     #[command(flatten)]
     pub output: GlobalArgs,
@@ -35,6 +37,8 @@ pub struct UpArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub ownership: OwnershipArgs,
     #[command(flatten)]
@@ -95,7 +99,25 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, cancel: Cancel) -> anyhow::R
     let identity = landscape::prepare::identity(&loaded.stack);
     let selected = args.select.select(&loaded.plan, &loaded.stack.name)?;
     let loaded = loaded.select(selected.as_ref());
-    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout))
+    if fleet::members(&args.kube).is_some() {
+        if args.plan.is_some() {
+            return Err(landscape::Error::Usage(
+                "--plan records one cluster's objects and cannot be given with several --context (hint: plan and apply each cluster on its own)".into(),
+            )
+            .into());
+        }
+        fleet::check(&args.kube)?;
+        let hub = fleet::hub_values(&loaded.stack, &args.kube)?;
+        return fleet::run(
+            &args.kube,
+            &args.fleet,
+            global.output(),
+            hub.as_ref(),
+            cancel,
+        )
+        .await;
+    }
+    let cluster = Cluster::connect(&args.kube.cluster_args(args.timeout)?)
         .await
         .map_err(landscape::Error::from)?;
     let prepared =
