@@ -306,7 +306,7 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     let comps = v["components"].as_array().unwrap();
-    assert_eq!(comps.len(), 27);
+    assert_eq!(comps.len(), 30);
     assert_eq!(comps[0]["name"], "cilium", "the CNI first");
     // Every component comes after everything it needs.
     let order: std::collections::BTreeMap<&str, u64> = comps
@@ -340,11 +340,12 @@ fn plan_for_large_shows_the_whole_graph_and_its_critical_path() {
             "kube-prometheus-stack",
             "cert-manager",
             "linkerd-identity",
-            "linkerd"
+            "linkerd",
+            "velero"
         ])
     );
     let text = run(landscape(dir.path()).args(["plan", "--profile", "large"]));
-    assert!(text.stdout.contains("Critical path: cilium -> thanos-objstore -> kube-prometheus-stack -> cert-manager -> linkerd-identity -> linkerd"));
+    assert!(text.stdout.contains("Critical path: cilium -> thanos-objstore -> kube-prometheus-stack -> cert-manager -> linkerd-identity -> linkerd -> velero"));
 }
 
 /// Every object of a profile, rendered with the demo's values (tests/testbed/demo).
@@ -413,6 +414,147 @@ fn needs_host_access(pod: &Value) -> bool {
                 .flatten()
                 .any(|cap| !BASELINE_CAPS.contains(&cap.as_str().unwrap_or_default()))
     })
+}
+
+/// The object of `kind` named `name` in a render.
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in the render"))
+}
+
+/// A `http://host:port` address names a Service the render has (`name.namespace.svc…`).
+fn names_a_rendered_service(objects: &[Value], url: &str) {
+    let host = url.trim_start_matches("http://").split(':').next().unwrap();
+    let mut parts = host.split('.');
+    let (name, ns) = (parts.next().unwrap(), parts.next().unwrap());
+    assert!(
+        objects.iter().any(|o| o["kind"] == "Service"
+            && o["metadata"]["name"] == name
+            && o["metadata"]["namespace"] == ns),
+        "{url} names no rendered Service"
+    );
+}
+
+#[test]
+fn medium_and_large_keep_their_production_promises_in_what_they_render() {
+    for profile in ["medium", "large"] {
+        let objects = render_demo(profile);
+        // Falco's alerts go to Alertmanager and Loki, through a ConfigMap (no Secret whose
+        // every word would be masked), at addresses of Services the stack runs.
+        assert!(
+            !objects
+                .iter()
+                .any(|o| o["kind"] == "Secret" && o["metadata"]["name"] == "falco-falcosidekick"),
+            "{profile}"
+        );
+        let config = &find(&objects, "ConfigMap", "falcosidekick-config")["data"];
+        for key in ["ALERTMANAGER_HOSTPORT", "LOKI_HOSTPORT"] {
+            names_a_rendered_service(&objects, config[key].as_str().unwrap());
+        }
+        let sidekick = find(&objects, "Deployment", "falco-falcosidekick");
+        assert_eq!(
+            sidekick["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+            "falcosidekick-config"
+        );
+        // Unsigned images of the platform's own namespaces are reported, never refused.
+        let policy = find(&objects, "ClusterPolicy", "platform-images-signed");
+        let rule = &policy["spec"]["rules"][0];
+        assert_eq!(rule["verifyImages"][0]["failureAction"], "Audit");
+        let namespaces = rule["match"]["any"][0]["resources"]["namespaces"]
+            .as_array()
+            .unwrap();
+        assert!(namespaces.contains(&Value::from("argocd")), "{profile}");
+        assert!(
+            !namespaces.contains(&Value::from("kube-public")),
+            "{profile}"
+        );
+        // The resource metrics API, replicated, with a budget.
+        let api = find(&objects, "APIService", "v1beta1.metrics.k8s.io");
+        assert_eq!(api["spec"]["service"]["name"], "metrics-server");
+        assert_eq!(
+            find(&objects, "Deployment", "metrics-server")["spec"]["replicas"],
+            2
+        );
+        find(&objects, "PodDisruptionBudget", "metrics-server");
+        let grafana = find(&objects, "Deployment", "kube-prometheus-stack-grafana");
+        assert_eq!(grafana["spec"]["replicas"], 2, "{profile}");
+        let alertmanager = find(
+            &objects,
+            "Alertmanager",
+            "kube-prometheus-stack-alertmanager",
+        );
+        assert_eq!(alertmanager["spec"]["replicas"], 3, "{profile}");
+        find(
+            &objects,
+            "PodDisruptionBudget",
+            "kube-prometheus-stack-alertmanager",
+        );
+        find(
+            &objects,
+            "PodDisruptionBudget",
+            "kube-prometheus-stack-prometheus",
+        );
+    }
+
+    let large = render_demo("large");
+    // Loki's scalable mode on the bucket: three of each path.
+    for path in ["loki-read", "loki-write", "loki-backend"] {
+        let workload = large
+            .iter()
+            .find(|o| o["metadata"]["name"] == path && o["spec"]["replicas"].is_number())
+            .unwrap_or_else(|| panic!("no {path}"));
+        assert_eq!(workload["spec"]["replicas"], 3, "{path}");
+    }
+    let loki = find(&large, "ConfigMap", "loki")["data"]["config.yaml"]
+        .as_str()
+        .unwrap();
+    assert!(loki.contains("bucketnames: landscape-demo-logs"), "{loki}");
+    let tempo = find(&large, "ConfigMap", "tempo")["data"]["tempo.yaml"]
+        .as_str()
+        .unwrap();
+    assert!(
+        tempo.contains("backend: s3") && tempo.contains("bucket: landscape-demo-traces"),
+        "{tempo}"
+    );
+    // SPIRE's servers share a database; the password comes from a Secret.
+    let spire = find(&large, "StatefulSet", "spire-server");
+    assert_eq!(spire["spec"]["replicas"], 3);
+    let env = spire["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(env.contains("spire-database"), "{env}");
+    assert_eq!(
+        find(&large, "StatefulSet", "thanos-store")["spec"]["replicas"],
+        2
+    );
+    find(&large, "PodDisruptionBudget", "thanos-store");
+}
+
+#[test]
+fn large_meshes_where_pod_security_allows_and_encrypts_all_traffic_between_nodes() {
+    let objects = render_demo("large");
+    let meshed: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .filter(|o| o["metadata"]["annotations"]["linkerd.io/inject"] == "enabled")
+        .collect();
+    let names: Vec<&str> = meshed
+        .iter()
+        .map(|n| n["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"velero"), "{names:?}");
+    // Linkerd's init container needs NET_ADMIN: only a privileged namespace admits it.
+    for ns in &meshed {
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged",
+            "{ns}"
+        );
+    }
+    let cilium = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "cilium-config")
+        .expect("cilium-config");
+    assert_eq!(cilium["data"]["enable-wireguard"], "true");
 }
 
 #[test]
@@ -788,15 +930,16 @@ fn lint_finds_anti_patterns_in_manifests_with_file_and_line() {
         "deploy/web.yaml:2: host-namespaces",
         "deploy/web.yaml:2: run-as-root",
         "deploy/web.yaml:2: disruption-budget",
+        "deploy/web.yaml:2: zone-spread",
         "deploy/web.yaml:17: load-balancer Service shop/web",
         "fix: ",
-        "7 finding(s).",
+        "8 finding(s).",
     ] {
         assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
     }
     let json = run(landscape(dir.path()).args(["lint", "-f", "deploy", "-o", "json"]));
     let findings: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(findings.len(), 7);
+    assert_eq!(findings.len(), 8);
     assert_eq!(findings[0]["object"]["kind"], "Deployment");
     assert_eq!(findings[0]["file"], "deploy/web.yaml");
     assert_eq!(findings[0]["line"], 2);
@@ -806,7 +949,7 @@ fn lint_finds_anti_patterns_in_manifests_with_file_and_line() {
     let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
     assert_eq!(log["version"], "2.1.0");
     let results = log["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 7);
+    assert_eq!(results.len(), 8);
     let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .unwrap()

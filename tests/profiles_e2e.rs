@@ -125,15 +125,15 @@ async fn lifecycle(profile: &str, expected_components: usize) {
 
 #[tokio::test]
 async fn small_profile_up_diff_down_playing_operators() {
-    lifecycle("small", 11).await;
+    lifecycle("small", 12).await;
 }
 
 #[tokio::test]
 async fn medium_profile_up_diff_down_playing_operators() {
-    lifecycle("medium", 19).await;
+    lifecycle("medium", 22).await;
 }
 
 #[tokio::test]
 async fn large_profile_up_diff_down_playing_operators() {
-    lifecycle("large", 27).await;
+    lifecycle("large", 30).await;
 }

@@ -75,6 +75,7 @@ pub async fn wait(
         pod_security: None,
         exclude: vec![],
         secrets: vec![],
+        namespace_annotations: Default::default(),
         replace_allowed: false,
         replaces: None,
         requires: Default::default(),

@@ -2,7 +2,7 @@
 //! in the objects before they reach the cluster — images without a tag or digest,
 //! containers without requests, privileged pods and host namespaces, pods that may run as
 //! root, `cluster-admin` granted to anyone but the system, LoadBalancers nobody asked
-//! for, and replicated workloads without a PodDisruptionBudget.
+//! for, and replicated workloads without a PodDisruptionBudget or not spread over zones.
 //!
 //! Each rule is a pure function of the objects; a component of a stack may exempt its
 //! objects from a rule with a reason (`lintExempt:`), for upstream manifests it cannot
@@ -30,10 +30,11 @@ pub enum Rule {
     ClusterAdmin,
     LoadBalancer,
     DisruptionBudget,
+    ZoneSpread,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::ImageTag,
         Rule::ImageDigest,
         Rule::Requests,
@@ -43,6 +44,7 @@ impl Rule {
         Rule::ClusterAdmin,
         Rule::LoadBalancer,
         Rule::DisruptionBudget,
+        Rule::ZoneSpread,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Rule {
             Rule::ClusterAdmin => "cluster-admin",
             Rule::LoadBalancer => "load-balancer",
             Rule::DisruptionBudget => "disruption-budget",
+            Rule::ZoneSpread => "zone-spread",
         }
     }
 
@@ -75,6 +78,7 @@ impl Rule {
             Rule::ClusterAdmin => "cluster-admin is bound to system subjects only",
             Rule::LoadBalancer => "A LoadBalancer Service says it is meant to be one",
             Rule::DisruptionBudget => "A workload of several replicas has a PodDisruptionBudget",
+            Rule::ZoneSpread => "A workload of several replicas is spread over zones",
         }
     }
 

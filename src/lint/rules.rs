@@ -21,6 +21,7 @@ pub(super) fn check(obj: &Object, all: &[&Object], opts: &Options) -> Vec<Found>
         out.extend(host_namespaces(spec));
         out.extend(run_as_root(spec, &containers));
         out.extend(disruption_budget(obj, all));
+        out.extend(zone_spread(obj, spec));
     }
     out.extend(cluster_admin(obj));
     out.extend(load_balancer(obj));
@@ -276,16 +277,9 @@ fn load_balancer(obj: &Object) -> Vec<Found> {
 }
 
 fn disruption_budget(obj: &Object, all: &[&Object]) -> Vec<Found> {
-    if obj.group() != "apps" || !matches!(obj.kind(), "Deployment" | "StatefulSet") {
+    let Some(replicas) = replicated(obj) else {
         return vec![];
-    }
-    let replicas = obj
-        .pointer("/spec/replicas")
-        .and_then(Value::as_u64)
-        .unwrap_or(1);
-    if replicas < 2 {
-        return vec![];
-    }
+    };
     let labels = obj
         .pointer("/spec/template/metadata/labels")
         .cloned()
@@ -306,6 +300,56 @@ fn disruption_budget(obj: &Object, all: &[&Object]) -> Vec<Found> {
         format!("runs {replicas} replicas and no PodDisruptionBudget selects its pods"),
         "add a PodDisruptionBudget (maxUnavailable: 1), so a node drain never takes every replica at once".into(),
     )]
+}
+
+/// The zone label: a replicated workload spread over it survives the loss of a zone.
+const ZONE: &str = "topology.kubernetes.io/zone";
+
+fn zone_spread(obj: &Object, spec: &Value) -> Vec<Found> {
+    let Some(replicas) = replicated(obj) else {
+        return vec![];
+    };
+    let spread = spec
+        .get("topologySpreadConstraints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c.get("topologyKey").and_then(Value::as_str) == Some(ZONE));
+    let anti_affinity = [
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "preferredDuringSchedulingIgnoredDuringExecution",
+    ]
+    .iter()
+    .filter_map(|when| spec.pointer(&format!("/affinity/podAntiAffinity/{when}")))
+    .filter_map(Value::as_array)
+    .flatten()
+    .any(|term| {
+        // A preferred term wraps its term in `podAffinityTerm`.
+        let term = term.get("podAffinityTerm").unwrap_or(term);
+        term.get("topologyKey").and_then(Value::as_str) == Some(ZONE)
+    });
+    if spread || anti_affinity {
+        return vec![];
+    }
+    vec![(
+        Rule::ZoneSpread,
+        format!("runs {replicas} replicas and nothing spreads them over zones"),
+        format!(
+            "add a topologySpreadConstraint on `{ZONE}` (maxSkew: 1, whenUnsatisfiable: ScheduleAnyway), so one zone's loss never takes every replica"
+        ),
+    )]
+}
+
+/// The replicas of a Deployment or StatefulSet that runs more than one.
+fn replicated(obj: &Object) -> Option<u64> {
+    if obj.group() != "apps" || !matches!(obj.kind(), "Deployment" | "StatefulSet") {
+        return None;
+    }
+    let replicas = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    (replicas >= 2).then_some(replicas)
 }
 
 /// Whether a label selector (matchLabels and matchExpressions) selects `labels`. An
@@ -498,7 +542,7 @@ mod tests {
 
     #[test]
     fn replicated_workloads_need_a_disruption_budget_that_selects_them() {
-        let d = deployment(3, good(), json!({}));
+        let d = deployment(3, good(), spread_over_zones());
         assert_eq!(
             rules(&d, &[&d], &Options::default())[0].0,
             Rule::DisruptionBudget
@@ -523,5 +567,35 @@ mod tests {
             rules(&d, &[&d, &elsewhere, &wrong], &Options::default()).len(),
             1
         );
+    }
+
+    fn spread_over_zones() -> Value {
+        json!({"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": ZONE,
+            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "web"}}}]})
+    }
+
+    #[test]
+    fn replicated_workloads_are_spread_over_zones() {
+        let found = |pod: Value, replicas: u64| -> Vec<Rule> {
+            let d = deployment(replicas, good(), pod);
+            rules(&d, &[], &Options::default())
+                .into_iter()
+                .map(|f| f.0)
+                .filter(|r| *r == Rule::ZoneSpread)
+                .collect()
+        };
+        assert_eq!(found(json!({}), 3), [Rule::ZoneSpread]);
+        assert!(found(json!({}), 1).is_empty());
+        assert!(found(spread_over_zones(), 3).is_empty());
+        // Spread over nodes only: a zone's loss can still take every replica.
+        let by_node = json!({"topologySpreadConstraints": [{"maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule"}]});
+        assert_eq!(found(by_node, 3), [Rule::ZoneSpread]);
+        let preferred = json!({"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {"topologyKey": ZONE, "labelSelector": {"matchLabels": {"app": "web"}}}}]}}});
+        assert!(found(preferred, 3).is_empty());
+        let required = json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": ZONE, "labelSelector": {"matchLabels": {"app": "web"}}}]}}});
+        assert!(found(required, 2).is_empty());
     }
 }

@@ -297,6 +297,7 @@ mod tests {
             pod_security: None,
             exclude: vec![],
             secrets: vec![],
+            namespace_annotations: Default::default(),
             replace_allowed: false,
             lint_exempt: Default::default(),
             replaces: None,

@@ -26,12 +26,20 @@ pub(super) fn finish(
     let declared = declared_namespaces(rendered);
     let used = fill_in_namespaces(stack, rendered, &scopes);
     let pod_security = pod_security_levels(stack, rendered, &used);
+    let annotations = namespace_annotations(stack, rendered, &used);
     add_labels(stack, rendered);
     if let Some(registry) = &opts.image_registry {
         relocate_images(rendered, registry);
     }
-    label_declared_namespaces(rendered, &pod_security);
-    add_namespace_objects(stack, rendered, &used, &declared, &pod_security);
+    label_declared_namespaces(rendered, &pod_security, &annotations);
+    add_namespace_objects(
+        stack,
+        rendered,
+        &used,
+        &declared,
+        &pod_security,
+        &annotations,
+    );
     refuse_duplicates(rendered)
 }
 
@@ -113,6 +121,34 @@ fn pod_security_levels(
     pod_security
 }
 
+/// A namespace's annotations: those of every component in it (`namespaceAnnotations`),
+/// so every copy of a shared namespace is the same.
+fn namespace_annotations(
+    stack: &Stack,
+    rendered: &[RenderedComponent],
+    used: &[BTreeSet<String>],
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (r, namespaces) in rendered.iter().zip(used) {
+        let component = stack.component(&r.name).expect("rendered from the stack");
+        if component.namespace_annotations.is_empty() {
+            continue;
+        }
+        for ns in namespaces {
+            all.entry(ns.clone())
+                .or_default()
+                .extend(component.namespace_annotations.clone());
+        }
+    }
+    all
+}
+
+fn annotate(ns: &mut Object, annotations: &BTreeMap<String, BTreeMap<String, String>>) {
+    for (k, v) in annotations.get(ns.name()).into_iter().flatten() {
+        ns.set_annotation(k, v);
+    }
+}
+
 /// Marks every object as landscape's, of this stack and of the component that renders it.
 fn add_labels(stack: &Stack, rendered: &mut [RenderedComponent]) {
     for r in rendered.iter_mut() {
@@ -131,16 +167,19 @@ fn relocate_images(rendered: &mut [RenderedComponent], registry: &str) {
     }
 }
 
-/// Gives the Namespace objects components render their namespace's Pod Security level.
+/// Gives the Namespace objects components render their namespace's Pod Security level
+/// and annotations.
 fn label_declared_namespaces(
     rendered: &mut [RenderedComponent],
     pod_security: &BTreeMap<String, PodSecurity>,
+    annotations: &BTreeMap<String, BTreeMap<String, String>>,
 ) {
     for r in rendered.iter_mut() {
         for obj in r.objects.iter_mut().filter(|o| o.is_namespace()) {
             if let Some(level) = pod_security.get(obj.name()).copied() {
                 set_pod_security(obj, level);
             }
+            annotate(obj, annotations);
         }
     }
 }
@@ -155,6 +194,7 @@ fn add_namespace_objects(
     used: &[BTreeSet<String>],
     declared: &BTreeSet<String>,
     pod_security: &BTreeMap<String, PodSecurity>,
+    annotations: &BTreeMap<String, BTreeMap<String, String>>,
 ) {
     let first_user = first_users(rendered, used);
     for (r, namespaces) in rendered.iter_mut().zip(used) {
@@ -171,6 +211,7 @@ fn add_namespace_objects(
             if let Some(level) = pod_security.get(ns) {
                 set_pod_security(&mut obj, *level);
             }
+            annotate(&mut obj, annotations);
             r.objects.insert(0, obj);
         }
     }

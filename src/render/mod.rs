@@ -104,7 +104,12 @@ pub fn template_context(stack: &Stack, component: &Component, caps: &Capabilitie
             "version": component.version,
             "category": component.category,
         },
-        "stack": {"name": stack.name, "profile": stack.profile, "namespaces": stack_namespaces(stack)},
+        "stack": {
+            "name": stack.name,
+            "profile": stack.profile,
+            "namespaces": stack_namespaces(stack),
+            "platformNamespaces": platform_namespaces(stack),
+        },
         "capabilities": {
             "kubeVersion": caps.kube_version,
             "apiVersions": caps.api_versions,
@@ -115,12 +120,19 @@ pub fn template_context(stack: &Stack, component: &Component, caps: &Capabilitie
 /// The namespaces of every component, plus Kubernetes' own: what stack-wide policies must
 /// leave alone.
 fn stack_namespaces(stack: &Stack) -> Vec<String> {
-    let mut all: BTreeSet<String> = stack
+    let mut all: BTreeSet<String> = platform_namespaces(stack).into_iter().collect();
+    all.extend(crate::k8s::KUBERNETES_NAMESPACES.map(String::from));
+    all.into_iter().collect()
+}
+
+/// The namespaces of the stack's components alone: what policies about the platform's own
+/// workloads (its images' signatures) look at.
+fn platform_namespaces(stack: &Stack) -> Vec<String> {
+    let all: BTreeSet<String> = stack
         .components
         .iter()
         .map(|c| c.namespace.clone())
         .collect();
-    all.extend(crate::k8s::KUBERNETES_NAMESPACES.map(String::from));
     all.into_iter().collect()
 }
 

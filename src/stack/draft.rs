@@ -71,6 +71,7 @@ impl Draft {
             timeout,
             patches,
             pod_security,
+            namespace_annotations,
             exclude,
             secrets,
             replace: replace_setting,
@@ -103,6 +104,11 @@ impl Draft {
         // ones a component needs to work.
         add_up(&mut e.patches, patches);
         replace(&mut e.pod_security, pod_security);
+        if let Some(a) = namespace_annotations {
+            e.namespace_annotations
+                .get_or_insert_with(Default::default)
+                .extend(a);
+        }
         add_up(&mut e.exclude, exclude);
         // Secret paths add up too: a layer never makes a credential printable again.
         add_up(&mut e.secrets, secrets);
@@ -220,6 +226,7 @@ impl Draft {
                 .map(|p| p.value)
                 .collect(),
             pod_security: e.pod_security,
+            namespace_annotations: e.namespace_annotations.unwrap_or_default(),
             exclude: e.exclude.unwrap_or_default(),
             secrets: e.secrets.unwrap_or_default(),
             replace_allowed: e.replace == Some(super::model::ReplaceSetting::Allow),

@@ -132,6 +132,8 @@ pub struct Component {
     pub timeout: Duration,
     pub patches: Vec<Patch>,
     pub pod_security: Option<PodSecurity>,
+    /// Annotations for the namespaces its objects live in.
+    pub namespace_annotations: std::collections::BTreeMap<String, String>,
     pub exclude: Vec<ObjectSelector>,
     /// Value path patterns that hold credentials (besides required values marked secret).
     pub secrets: Vec<String>,

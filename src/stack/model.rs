@@ -77,6 +77,9 @@ pub struct ComponentEntry {
     pub patches: Option<Vec<Spanned<Patch>>>,
     /// The Pod Security Admission level for the namespaces this component creates.
     pub pod_security: Option<PodSecurity>,
+    /// Annotations for the namespaces the component's objects live in (`linkerd.io/inject:
+    /// enabled` to mesh them). Layers add up; components sharing a namespace add up too.
+    pub namespace_annotations: Option<std::collections::BTreeMap<String, String>>,
     /// Rendered objects to leave out (by kind, and optionally group and name): parts of an
     /// upstream manifest the stack does not want.
     pub exclude: Option<Vec<ObjectSelector>>,

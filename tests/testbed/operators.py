@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Real operators: the upstream programs themselves, run as processes for simulated pods.
+
+kwok simulates pods, not the programs in them. For the programs that run fine outside a
+pod — Go binaries that take a kubeconfig — this runs the real thing on the pod's behalf,
+so the status landscape's gates wait for is written by the program users run, and the API
+server calls the real webhooks and aggregated APIs:
+
+- a *server* part (a webhook, an aggregated API) runs one process per Running pod of its
+  workload, listening on that pod's address: inside the test network namespace the pod
+  range is local (tests/testbed/testbed, POD_CIDR), and the API server routes to endpoints;
+- a *controller* part runs one process while its workload has a Running pod (leader
+  election off: there is only ever one).
+
+Each process gets the container's own arguments from the pod — the flags of the upstream
+manifest or chart — minus those that only make sense in a pod, plus what a pod would have
+given it: a kubeconfig instead of a service account token, a private directory for
+certificates. It stops when its pod goes away, and all stop with this script.
+
+Usage: operators.py PART [PART...]   (KUBECONFIG points at the test control plane;
+                                      LANDSCAPE_OPERATORS_BIN at the built binaries)
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+KUBECONFIG = os.environ.get("KUBECONFIG", "")
+BIN = os.environ.get("LANDSCAPE_OPERATORS_BIN", "")
+LOGS = os.environ.get("LANDSCAPE_OPERATORS_LOGS") or tempfile.mkdtemp(prefix="operators-")
+
+
+def kubectl(*args):
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True)
+
+
+def pods(namespace, selector):
+    """Running pods with an address (kwok's Ready pods), oldest first."""
+    out = kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json")
+    if out.returncode != 0:
+        return []
+    running = [p for p in json.loads(out.stdout).get("items", [])
+               if p.get("status", {}).get("phase") == "Running" and p["status"].get("podIP")
+               and not p["metadata"].get("deletionTimestamp")]
+    return sorted(running, key=lambda p: p["metadata"]["creationTimestamp"])
+
+
+def container(pod, name):
+    return next(c for c in pod["spec"]["containers"] if c["name"] == name)
+
+
+def without(args, *prefixes):
+    """The arguments, less those naming any of `prefixes` (`--flag` or `--flag=value`)."""
+    return [a for a in args if not any(a == p or a.startswith(p + "=") for p in prefixes)]
+
+
+def workdir(pod):
+    d = os.path.join(LOGS, pod["metadata"]["name"])
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+# -- the parts ----------------------------------------------------------------------------
+
+def metrics_server(pod):
+    c = container(pod, "metrics-server")
+    args = without(c.get("args", []), "--cert-dir", "--kubelet-use-node-status-port",
+                   "--kubelet-preferred-address-types")
+    return [os.path.join(BIN, "metrics-server"), *args,
+            f"--bind-address={pod['status']['podIP']}",
+            f"--cert-dir={workdir(pod)}",
+            f"--kubeconfig={KUBECONFIG}",
+            f"--authentication-kubeconfig={KUBECONFIG}",
+            f"--authorization-kubeconfig={KUBECONFIG}",
+            # kwok's nodes answer no kubelet API: scraping fails, the API is still served.
+            "--kubelet-insecure-tls",
+            "--kubelet-preferred-address-types=InternalIP"]
+
+
+# name: (namespace, pod selector, "server" or "controller", command for a pod)
+PARTS = {
+    "metrics-server": [("kube-system", "app.kubernetes.io/name=metrics-server", "server", metrics_server)],
+}
+
+
+# -- running them -------------------------------------------------------------------------
+
+class Runner:
+    def __init__(self, part, namespace, selector, mode, command):
+        self.part, self.namespace, self.selector = part, namespace, selector
+        self.mode, self.command = mode, command
+        self.running = {}  # pod uid -> Popen
+
+    def step(self):
+        wanted = pods(self.namespace, self.selector)
+        if self.mode == "controller":
+            wanted = wanted[:1]
+        wanted = {p["metadata"]["uid"]: p for p in wanted}
+        for uid in list(self.running):
+            proc = self.running[uid]
+            if uid not in wanted or proc.poll() is not None:
+                stop(proc)
+                del self.running[uid]
+        for uid, pod in wanted.items():
+            if uid not in self.running:
+                log = open(os.path.join(LOGS, f"{self.part}-{pod['metadata']['name']}.log"), "ab")
+                self.running[uid] = subprocess.Popen(self.command(pod), stdout=log, stderr=log,
+                                                     stdin=subprocess.DEVNULL)
+
+    def stop_all(self):
+        for proc in self.running.values():
+            stop(proc)
+        self.running.clear()
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main():
+    parts = sys.argv[1:]
+    unknown = [p for p in parts if p not in PARTS]
+    if not parts or unknown:
+        sys.exit(f"usage: operators.py PART...; parts: {' '.join(PARTS)}"
+                 + (f" (unknown: {unknown})" if unknown else ""))
+    missing = [p for p in parts if not os.access(os.path.join(BIN, binary_of(p)), os.X_OK)]
+    if missing:
+        sys.exit(f"operators.py: no binary for {missing} in LANDSCAPE_OPERATORS_BIN={BIN!r} "
+                 "(run tests/testbed/build.sh)")
+    runners = [Runner(p, *spec) for p in parts for spec in PARTS[p]]
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    parent = os.getppid()
+    try:
+        while not stopping and os.getppid() == parent:  # stop with whoever started us
+            for r in runners:
+                r.step()
+            time.sleep(0.5)
+    finally:
+        for r in runners:
+            r.stop_all()
+
+
+BINARIES = {"metrics-server": "metrics-server"}
+
+
+def binary_of(part):
+    return BINARIES[part]
+
+
+if __name__ == "__main__":
+    main()
