@@ -2,11 +2,12 @@
 //! healthy, then `diff` with nothing to change, then `down` leaving nothing owned but the
 //! CRDs it keeps on purpose.
 //!
-//! Simulated pods do not run programs, so the operators whose work the gates check are
-//! played by the testbed's stand-in (tests/testbed/stand-in.py): Prometheus Operator,
-//! Kyverno, Velero, cert-manager (CA injection and certificates), Gatekeeper (the
-//! constraint CRDs it generates), Rook (Ceph status), Tigera (Calico's installation) and
-//! the webhook certificate controllers. The gates themselves are the real ones.
+//! Simulated pods do not run programs. The Prometheus Operator and metrics-server run for
+//! real (tests/testbed/operators.py); the other operators whose work the gates check are
+//! played by the testbed's stand-in (tests/testbed/stand-in.py): Kyverno, Velero,
+//! cert-manager (CA injection and certificates), Gatekeeper (the constraint CRDs it
+//! generates), Rook (Ceph status), Tigera (Calico's installation), Argo CD and the webhook
+//! certificate controllers. The gates themselves are the real ones.
 
 mod support;
 
@@ -37,10 +38,13 @@ fn args(profile: &str, rest: &[&str]) -> Vec<String> {
 
 async fn lifecycle(profile: &str, expected_components: usize) {
     let tb = start_named(&format!("{profile}-{}", std::process::id()), &[]);
+    // These run for real: metrics-server's APIService is Available only once the API server
+    // has reached it on its pod's address; the Prometheus Operator creates the StatefulSets
+    // of Prometheus and Alertmanager and sets their conditions itself.
+    let _real = operators::run(&tb, &["metrics-server", "prometheus-operator"]);
     let _stand_in = operators::play(
         &tb,
         &[
-            "prometheus-operator",
             "kyverno",
             "velero",
             "cert-manager",
@@ -65,6 +69,29 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     for c in components {
         assert_eq!(c["state"], "healthy", "{c}");
     }
+
+    // The real operators did their part: the Prometheus Operator made Prometheus's
+    // StatefulSet (owned by the Prometheus, not by landscape), and the API server reached
+    // metrics-server on its pod's address.
+    let owner = tb.kubectl(&[
+        "get",
+        "statefulset",
+        "prometheus-kube-prometheus-stack-prometheus",
+        "-n",
+        "monitoring",
+        "-o",
+        "jsonpath={.metadata.ownerReferences[0].kind}",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&owner.stdout),
+        "Prometheus",
+        "{owner:?}"
+    );
+    let metrics = tb.kubectl(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1"]);
+    assert!(
+        String::from_utf8_lossy(&metrics.stdout).contains("PodMetrics"),
+        "{metrics:?}"
+    );
 
     let diff = landscape(&tb, args(profile, &["diff"])).await;
     assert_eq!(diff.code, 0, "nothing to change after up: {diff:?}");

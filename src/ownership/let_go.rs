@@ -72,7 +72,8 @@ pub async fn let_go(
             decision,
         });
     }
-    let claim_sources = claim_sources(verdicts.iter().filter_map(|v| v.live.as_ref()));
+    let mut claim_sources = claim_sources(verdicts.iter().filter_map(|v| v.live.as_ref()));
+    claim_sources.extend(made_for(cluster, &verdicts).await?);
     let going: BTreeSet<ObjectKey> = verdicts
         .iter()
         .filter(|v| v.decision == Decision::Delete)
@@ -112,6 +113,55 @@ fn subject<'a>(
         membership: inventory.membership(key),
         applyset,
     }
+}
+
+/// The StatefulSets operators made for objects this run deletes (a Prometheus's, a Ceph
+/// monitor's), read before any is deleted: their claims hold the stack's data as surely as
+/// those of the stack's own StatefulSets, though no label of the stack's says so.
+async fn made_for(
+    cluster: &Cluster,
+    verdicts: &[Verdict],
+) -> Result<Vec<ClaimSource>, ClusterError> {
+    let going = verdicts
+        .iter()
+        .filter(|v| v.decision == Decision::Delete)
+        .filter_map(|v| v.live.as_ref());
+    let mut uids = BTreeSet::new();
+    let mut namespaces = BTreeSet::new();
+    for live in going {
+        if let Some(uid) = live.uid() {
+            uids.insert(uid.to_string());
+        }
+        // Operators make their workloads beside the custom resource that asks for them.
+        if let Some(ns) = live.namespace()
+            && !matches!(
+                live.group(),
+                "" | "apps" | "batch" | "rbac.authorization.k8s.io"
+            )
+        {
+            namespaces.insert(ns.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for ns in namespaces {
+        for sts in cluster
+            .list("apps/v1", "StatefulSet", Some(&ns), "")
+            .await?
+        {
+            let owners = sts
+                .pointer("/metadata/ownerReferences")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten();
+            let made_for_ours = owners
+                .filter_map(|o| o.get("uid").and_then(serde_json::Value::as_str))
+                .any(|uid| uids.contains(uid));
+            if made_for_ours {
+                out.push(ClaimSource::of(&sts));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The StatefulSets among `objects`, as sources of volume claims.

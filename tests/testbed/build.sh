@@ -16,9 +16,12 @@ k8s_dir=$cache/kubernetes-$K8S_VERSION-r$RECIPE_REVISION
 etcd_dir=$cache/etcd-$ETCD_VERSION-r$RECIPE_REVISION
 kwok_dir=$cache/kwok-$KWOK_VERSION-r$RECIPE_REVISION
 helm_dir=$cache/helm-$HELM_VERSION-r$RECIPE_REVISION
+# The operators that run for real beside the control plane (operators.py): one binary per
+# program, each with a stamp of the version it was built at.
+ops_dir=$cache/operators-r$RECIPE_REVISION
 
 if [[ ${1:-} == --print ]]; then
-  printf '%s\n' "$k8s_dir/bin" "$etcd_dir/bin" "$kwok_dir/bin" "$helm_dir/bin"
+  printf '%s\n' "$k8s_dir/bin" "$etcd_dir/bin" "$kwok_dir/bin" "$helm_dir/bin" "$ops_dir"
   exit 0
 fi
 
@@ -104,11 +107,42 @@ build_helm() {
   finish "$helm_dir" "$tmp"
 }
 
+# A Go program from the module proxy, built in a throwaway module: NAME VERSION PACKAGE
+# [MODULE...]. The modules are required at the same version — for projects whose go.mod
+# replaces its own submodules with local directories, which a consumer never sees.
+build_program() {
+  local name=$1 version=$2 pkg=$3; shift 3
+  [[ -x $ops_dir/$name && $(cat "$ops_dir/$name.version" 2>/dev/null) == "$version" ]] && return
+  log "$name $version"
+  local tmp m; tmp=$(mktemp -d "$cache/.$name.XXXXXX")
+  (
+    cd "$tmp"
+    go mod init "landscape.testbed/$name" >/dev/null 2>&1
+    go mod edit -go=1.26.0
+    local want=("$pkg@$version")
+    for m in "$@"; do want+=("$m@$version"); done
+    go get -tool "${want[@]}" >&2
+    go build -ldflags="-s -w" -o "$tmp/$name.bin" "$pkg"
+  )
+  mkdir -p "$ops_dir"
+  mv "$tmp/$name.bin" "$ops_dir/$name"
+  echo "$version" >"$ops_dir/$name.version"
+  rm -rf "$tmp"
+}
+
+build_operators() {
+  build_program metrics-server "$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server
+  local po=github.com/prometheus-operator/prometheus-operator
+  build_program prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" "$po/cmd/operator" \
+    "$po/pkg/apis/monitoring" "$po/pkg/client"
+}
+
 mkdir -p "$cache"
 start=$(date +%s)
 build_etcd
 build_kwok
 build_helm
 build_kubernetes
+build_operators
 log "done in $(( $(date +%s) - start ))s"
-printf '%s\n' "$k8s_dir/bin" "$etcd_dir/bin" "$kwok_dir/bin" "$helm_dir/bin"
+printf '%s\n' "$k8s_dir/bin" "$etcd_dir/bin" "$kwok_dir/bin" "$helm_dir/bin" "$ops_dir"

@@ -21,6 +21,7 @@ Usage: operators.py PART [PART...]   (KUBECONFIG points at the test control plan
                                       LANDSCAPE_OPERATORS_BIN at the built binaries)
 """
 
+import ctypes
 import json
 import os
 import signal
@@ -81,9 +82,33 @@ def metrics_server(pod):
             "--kubelet-preferred-address-types=InternalIP"]
 
 
-# name: (namespace, pod selector, "server" or "controller", command for a pod)
+def kubeconfig_field(name):
+    """A field of the testbed's kubeconfig (it writes one cluster and one user, by path)."""
+    with open(KUBECONFIG) as f:
+        for line in f:
+            key, _, value = line.strip().partition(": ")
+            if key == name:
+                return value.strip()
+    sys.exit(f"operators.py: no {name} in {KUBECONFIG}")
+
+
+def prometheus_operator(pod):
+    c = container(pod, "kube-prometheus-stack")
+    # It takes no kubeconfig: the API server's address and the client certificate instead.
+    args = without(c.get("args", []), "--web.listen-address")
+    return [os.path.join(BIN, "prometheus-operator"), *args,
+            f"--web.listen-address={pod['status']['podIP']}:8080",
+            f"--apiserver={kubeconfig_field('server')}",
+            f"--ca-file={kubeconfig_field('certificate-authority')}",
+            f"--cert-file={kubeconfig_field('client-certificate')}",
+            f"--key-file={kubeconfig_field('client-key')}"]
+
+
+# name: [(namespace, pod selector, "server" or "controller", command for a pod)]
 PARTS = {
     "metrics-server": [("kube-system", "app.kubernetes.io/name=metrics-server", "server", metrics_server)],
+    "prometheus-operator": [("monitoring", "app.kubernetes.io/component=prometheus-operator",
+                             "controller", prometheus_operator)],
 }
 
 
@@ -109,12 +134,19 @@ class Runner:
             if uid not in self.running:
                 log = open(os.path.join(LOGS, f"{self.part}-{pod['metadata']['name']}.log"), "ab")
                 self.running[uid] = subprocess.Popen(self.command(pod), stdout=log, stderr=log,
-                                                     stdin=subprocess.DEVNULL)
+                                                     stdin=subprocess.DEVNULL,
+                                                     preexec_fn=die_with_parent)
 
     def stop_all(self):
         for proc in self.running.values():
             stop(proc)
         self.running.clear()
+
+
+def die_with_parent():
+    """In the child: SIGTERM when this script dies, however it dies."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(proc):
@@ -151,7 +183,7 @@ def main():
             r.stop_all()
 
 
-BINARIES = {"metrics-server": "metrics-server"}
+BINARIES = {"metrics-server": "metrics-server", "prometheus-operator": "prometheus-operator"}
 
 
 def binary_of(part):
