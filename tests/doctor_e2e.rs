@@ -396,7 +396,7 @@ fn a_webhook_without_endpoints_and_a_strict_namespace_fail_the_admission_check()
     let name = unique("adm");
     let strict = format!("{name}-strict");
     let webhook = format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {strict}, labels: {{pod-security.kubernetes.io/enforce: restricted}}}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: {name}-leftover}}\nwebhooks:\n  - name: check.{name}.example.com\n    failurePolicy: Fail\n    sideEffects: None\n    admissionReviewVersions: [v1]\n    clientConfig: {{service: {{namespace: {name}-gone, name: webhook}}}}\n    rules: [{{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}}]\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {strict}, labels: {{pod-security.kubernetes.io/enforce: restricted}}}}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: {name}-leftover}}\nwebhooks:\n  - name: check.{name}.example.com\n    failurePolicy: Fail\n    sideEffects: None\n    admissionReviewVersions: [v1]\n    clientConfig: {{service: {{namespace: {name}-gone, name: webhook}}}}\n    rules: [{{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}}]\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: {name}-elsewhere}}\nwebhooks:\n  - name: elsewhere.{name}.example.com\n    failurePolicy: Fail\n    sideEffects: None\n    admissionReviewVersions: [v1]\n    namespaceSelector: {{matchLabels: {{team: nobody}}}}\n    clientConfig: {{service: {{namespace: {name}-gone, name: webhook}}}}\n    rules: [{{apiGroups: [\"*\"], apiVersions: [\"*\"], operations: [CREATE], resources: [\"*\"], scope: Namespaced}}]\n"
     );
     apply(tb, &webhook);
     let dir = project(&name, &strict, "", &[("web.yaml", SMALL_DEPLOYMENT)]);
@@ -421,14 +421,22 @@ fn a_webhook_without_endpoints_and_a_strict_namespace_fail_the_admission_check()
                 "runAsNonRoot",
             ],
         );
+        // A webhook whose namespace selector leaves out every namespace of the stack
+        // cannot block it, and is not named.
+        assert!(
+            !format!("{findings:?}").contains(&format!("{name}-elsewhere")),
+            "{findings:#?}"
+        );
         assert_up_refuses(tb, dir.path(), "admission", "no ready endpoint");
     });
-    delete(
-        tb,
-        "validatingwebhookconfiguration",
-        "",
-        &format!("{name}-leftover"),
-    );
+    for leftover in ["leftover", "elsewhere"] {
+        delete(
+            tb,
+            "validatingwebhookconfiguration",
+            "",
+            &format!("{name}-{leftover}"),
+        );
+    }
     result.unwrap();
 }
 

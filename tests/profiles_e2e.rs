@@ -2,12 +2,12 @@
 //! healthy, then `diff` with nothing to change, then `down` leaving nothing owned but the
 //! CRDs it keeps on purpose.
 //!
-//! Simulated pods do not run programs. The Prometheus Operator and metrics-server run for
-//! real (tests/testbed/operators.py); the other operators whose work the gates check are
-//! played by the testbed's stand-in (tests/testbed/stand-in.py): Kyverno, Velero,
-//! cert-manager (CA injection and certificates), Gatekeeper (the constraint CRDs it
-//! generates), Rook (Ceph status), Tigera (Calico's installation), Argo CD and the webhook
-//! certificate controllers. The gates themselves are the real ones.
+//! Simulated pods do not run programs. The Prometheus Operator, Gatekeeper and
+//! metrics-server run for real (tests/testbed/operators.py); the other operators whose work
+//! the gates check are played by the testbed's stand-in (tests/testbed/stand-in.py):
+//! Kyverno, Velero, cert-manager (CA injection and certificates), Rook (Ceph status),
+//! Tigera (Calico's installation), Argo CD and the webhook certificate controllers. The
+//! gates themselves are the real ones.
 
 mod support;
 
@@ -40,15 +40,18 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     let tb = start_named(&format!("{profile}-{}", std::process::id()), &[]);
     // These run for real: metrics-server's APIService is Available only once the API server
     // has reached it on its pod's address; the Prometheus Operator creates the StatefulSets
-    // of Prometheus and Alertmanager and sets their conditions itself.
-    let _real = operators::run(&tb, &["metrics-server", "prometheus-operator"]);
+    // of Prometheus and Alertmanager and sets their conditions itself; Gatekeeper generates
+    // the constraint CRDs from the templates and reports the constraints it enforces.
+    let _real = operators::run(
+        &tb,
+        &["metrics-server", "prometheus-operator", "gatekeeper"],
+    );
     let _stand_in = operators::play(
         &tb,
         &[
             "kyverno",
             "velero",
             "cert-manager",
-            "gatekeeper",
             "rook",
             "tigera",
             "webhook-certs",

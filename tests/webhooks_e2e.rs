@@ -6,6 +6,7 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -146,10 +147,74 @@ async fn requests_a_failing_webhook_rejects_are_retried_then_reported() {
             && error.contains(&format!("guard.{stack}.landscape.test")),
         "{error}"
     );
-    // The API server's dial to the Service's ClusterIP failed at once: no route out of the
-    // loopback-only namespace.
-    assert!(error.contains("network is unreachable"), "{error}");
+    // The API server dialled the webhook's pod address (the testbed routes to endpoints),
+    // where nothing listens: refused at once, inside the loopback-only namespace.
+    assert!(error.contains("connection refused"), "{error}");
     // Retried until the component's timeout (10s), not given up at the first error.
     assert!(f["duration_ms"].as_u64().unwrap() >= 5000, "{f}");
     assert!(started.elapsed().as_secs() < 60);
+}
+
+/// Gatekeeper itself (tests/testbed/operators.py) behind its own webhook configuration: the
+/// API server calls the real webhook on its pod's address, and the constraint landscape
+/// installed refuses what it forbids. On a control plane of its own, since the constraint
+/// applies to every new namespace.
+#[tokio::test]
+async fn gatekeepers_real_webhook_refuses_what_its_constraint_forbids() {
+    let tb = support::start_named(&unique("gk-webhook"), &["--webhooks"]);
+    let _gatekeeper = support::operators::run(&tb, &["gatekeeper"]);
+    let stack = unique("gk");
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "landscape.yaml",
+        &format!("name: {stack}\ncomponents:\n  gatekeeper: {{}}\n  gatekeeper-policies: {{}}\n"),
+    );
+    let mut cmd = tb.landscape();
+    cmd.current_dir(dir.path())
+        .args(["up", "-o", "json", "--timeout", "5m"]);
+    let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // Gatekeeper's own certificate rotation filled the caBundle landscape's gate waited for.
+    let ca = tb.kubectl(&[
+        "get",
+        "validatingwebhookconfiguration",
+        "gatekeeper-validating-webhook-configuration",
+        "-o",
+        "jsonpath={.webhooks[0].clientConfig.caBundle}",
+    ]);
+    assert!(!ca.stdout.is_empty(), "{ca:?}");
+
+    // kwok reports the pods Ready at once, before the webhook server in the process
+    // listens (a kubelet would wait for the readiness probe): give it that moment.
+    let unlabelled = format!("{stack}-unlabelled");
+    let stderr = support::eventually(Duration::from_secs(60), "Gatekeeper answering", || {
+        let out = tb.kubectl(&["create", "namespace", &unlabelled]);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let answered = !out.status.success() && stderr.contains("denied the request");
+        async move { answered.then_some(stderr) }
+    })
+    .await;
+    assert!(
+        stderr.contains("validation.gatekeeper.sh") && stderr.contains("you must provide labels"),
+        "{stderr}"
+    );
+    let labelled = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {stack}-labelled\n  labels: {{owner: me, team: platform}}\n"
+    );
+    let path = dir.path().join("ns.yaml");
+    std::fs::write(&path, labelled).unwrap();
+    support::eventually(
+        Duration::from_secs(60),
+        "a labelled namespace admitted",
+        || {
+            let ok = tb
+                .kubectl(&["apply", "-f", path.to_str().unwrap()])
+                .status
+                .success();
+            async move { ok.then_some(()) }
+        },
+    )
+    .await;
 }

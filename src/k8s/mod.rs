@@ -13,6 +13,7 @@ pub mod pod_security;
 pub mod quantity;
 pub mod replace;
 pub mod scope;
+pub mod selector;
 pub mod version;
 pub mod workload;
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::{LOAD_BALANCER_ANNOTATION, Options, Rule};
 use crate::k8s::Object;
 use crate::k8s::image::ImageRef;
+use crate::k8s::selector::selects;
 
 type Found = (Rule, String, String);
 
@@ -350,41 +351,6 @@ fn replicated(obj: &Object) -> Option<u64> {
         .and_then(Value::as_u64)
         .unwrap_or(1);
     (replicas >= 2).then_some(replicas)
-}
-
-/// Whether a label selector (matchLabels and matchExpressions) selects `labels`. An
-/// empty selector selects every pod, as in a PodDisruptionBudget of policy/v1.
-fn selects(selector: &Value, labels: &Value) -> bool {
-    let label = |k: &str| labels.get(k).and_then(Value::as_str);
-    let match_labels = selector
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .all(|(k, v)| label(k) == v.as_str());
-    let expressions = selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .all(|e| {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match e.get("operator").and_then(Value::as_str) {
-                Some("In") => label(key).is_some_and(|v| values.contains(&v)),
-                Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
-                Some("Exists") => label(key).is_some(),
-                Some("DoesNotExist") => label(key).is_none(),
-                _ => false,
-            }
-        });
-    match_labels && expressions
 }
 
 #[cfg(test)]

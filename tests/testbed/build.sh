@@ -135,6 +135,7 @@ build_operators() {
   local po=github.com/prometheus-operator/prometheus-operator
   build_program prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" "$po/cmd/operator" \
     "$po/pkg/apis/monitoring" "$po/pkg/client"
+  build_program gatekeeper "$GATEKEEPER_VERSION" github.com/open-policy-agent/gatekeeper/v3
 }
 
 mkdir -p "$cache"

@@ -21,6 +21,7 @@ Usage: operators.py PART [PART...]   (KUBECONFIG points at the test control plan
                                       LANDSCAPE_OPERATORS_BIN at the built binaries)
 """
 
+import base64
 import ctypes
 import json
 import os
@@ -57,6 +58,60 @@ def container(pod, name):
 def without(args, *prefixes):
     """The arguments, less those naming any of `prefixes` (`--flag` or `--flag=value`)."""
     return [a for a in args if not any(a == p or a.startswith(p + "=") for p in prefixes)]
+
+
+def environment(pod, c):
+    """The container's environment as the kubelet would give it: literal values and the
+    pod's own fields (name, namespace, address), `$(VAR)` expanded as Kubernetes does."""
+    env = dict(os.environ)
+    fields = {"metadata.name": pod["metadata"]["name"],
+              "metadata.namespace": pod["metadata"]["namespace"],
+              "status.podIP": pod["status"].get("podIP", "")}
+    for e in c.get("env", []):
+        if "value" in e:
+            env[e["name"]] = expand(e["value"], env)
+        elif "fieldRef" in e.get("valueFrom", {}):
+            env[e["name"]] = fields.get(e["valueFrom"]["fieldRef"]["fieldPath"], "")
+    return env
+
+
+def expand(text, env):
+    """Kubernetes' `$(VAR)` references, in arguments and values."""
+    for name, value in env.items():
+        text = text.replace(f"$({name})", value)
+    return text
+
+
+def volume_dir(pod, c, mount_path):
+    """Where the container's volume mounted at `mount_path` lives for the process."""
+    mount = next(m for m in c.get("volumeMounts", []) if m["mountPath"] == mount_path)
+    d = os.path.join(workdir(pod), "volume-" + mount["name"])
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def sync_secret_volumes(pod):
+    """Writes the Secret volumes of the pod's first container into their directories, one
+    file per key, as the kubelet keeps them in step with their Secrets (an operator that
+    writes its own serving certificate into a Secret waits to see it mounted)."""
+    c = pod["spec"]["containers"][0]
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+    for m in c.get("volumeMounts", []):
+        secret = volumes.get(m["name"], {}).get("secret")
+        if not secret:
+            continue
+        out = kubectl("get", "secret", secret["secretName"], "-n", pod["metadata"]["namespace"],
+                      "-o", "jsonpath={.data}")
+        if out.returncode != 0 or not out.stdout:
+            continue
+        d = volume_dir(pod, c, m["mountPath"])
+        for key, value in json.loads(out.stdout).items():
+            data = base64.b64decode(value)
+            path = os.path.join(d, key)
+            if not os.path.exists(path) or open(path, "rb").read() != data:
+                with open(path + ".new", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".new", path)
 
 
 def workdir(pod):
@@ -104,11 +159,32 @@ def prometheus_operator(pod):
             f"--key-file={kubeconfig_field('client-key')}"]
 
 
+def gatekeeper(pod):
+    """The manager, as each Deployment runs it (webhook, or audit and status): every
+    listener on the pod's address, since several managers share the namespace's ports."""
+    c = container(pod, "manager")
+    ip = pod["status"]["podIP"]
+    args = without(c.get("args", []), "--cert-dir", "--health-addr", "--metrics-addr")
+    # The webhook pods make the serving certificate and write it into the Secret mounted
+    # at /certs, then wait to see it there; the others only read it, and start once it is.
+    certs = volume_dir(pod, c, "/certs")
+    if "--disable-cert-rotation" in args and not os.listdir(certs):
+        return None
+    return [os.path.join(BIN, "gatekeeper"), *args,
+            f"--kubeconfig={KUBECONFIG}",
+            f"--host={ip}", f"--health-addr={ip}:9090", f"--metrics-addr={ip}:8080",
+            # Its Prometheus exporter listens on every address: any free port, then.
+            "--prometheus-port=0",
+            f"--cert-dir={certs}"]
+
+
 # name: [(namespace, pod selector, "server" or "controller", command for a pod)]
 PARTS = {
     "metrics-server": [("kube-system", "app.kubernetes.io/name=metrics-server", "server", metrics_server)],
     "prometheus-operator": [("monitoring", "app.kubernetes.io/component=prometheus-operator",
                              "controller", prometheus_operator)],
+    "gatekeeper": [("gatekeeper-system", "gatekeeper.sh/operation=webhook", "server", gatekeeper),
+                   ("gatekeeper-system", "gatekeeper.sh/operation=audit", "controller", gatekeeper)],
 }
 
 
@@ -131,9 +207,16 @@ class Runner:
                 stop(proc)
                 del self.running[uid]
         for uid, pod in wanted.items():
+            sync_secret_volumes(pod)
             if uid not in self.running:
+                command = self.command(pod)
+                if command is None:  # not ready to start (a Secret it mounts is missing)
+                    continue
                 log = open(os.path.join(LOGS, f"{self.part}-{pod['metadata']['name']}.log"), "ab")
-                self.running[uid] = subprocess.Popen(self.command(pod), stdout=log, stderr=log,
+                main = pod["spec"]["containers"][0]
+                env = environment(pod, main)
+                argv = [expand(a, env) for a in command]
+                self.running[uid] = subprocess.Popen(argv, env=env, stdout=log, stderr=log,
                                                      stdin=subprocess.DEVNULL,
                                                      preexec_fn=die_with_parent)
 
@@ -183,7 +266,8 @@ def main():
             r.stop_all()
 
 
-BINARIES = {"metrics-server": "metrics-server", "prometheus-operator": "prometheus-operator"}
+BINARIES = {"metrics-server": "metrics-server", "prometheus-operator": "prometheus-operator",
+            "gatekeeper": "gatekeeper"}
 
 
 def binary_of(part):
