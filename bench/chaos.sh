@@ -41,7 +41,12 @@ work=$(mktemp -d)
 export LANDSCAPE_CACHE_DIR=$work/cache
 python3 "$repo/tests/testbed/stand-in.py" prometheus-operator kyverno velero >/dev/null 2>&1 &
 stand_in=$!
-trap 'kill $stand_in 2>/dev/null || true; rm -rf "$work"' EXIT
+# metrics-server runs for real: its APIService is Available only when it answers.
+mkdir -p "$work/operators"
+LANDSCAPE_OPERATORS_BIN=$("$repo/tests/testbed/build.sh" --print | sed -n 5p) \
+  LANDSCAPE_OPERATORS_LOGS=$work/operators python3 "$repo/tests/testbed/operators.py" metrics-server >/dev/null 2>&1 &
+operators=$!
+trap 'kill $stand_in $operators 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
 
 up() { "$bin" up --profile small -f "$values" "$@"; }
 now() { date +%s.%N; }

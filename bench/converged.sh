@@ -26,7 +26,11 @@ read -r k_t k_m < <(measure "$runs" kubectl apply --server-side --force-conflict
 
 # The large profile, with the parts simulated pods cannot play.
 mkdir -p "$work/large" && cd "$work/large"
-run python3 "$repo/tests/testbed/stand-in.py" prometheus-operator kyverno velero cert-manager gatekeeper rook tigera argocd webhook-certs >/dev/null 2>&1 &
+run python3 "$repo/tests/testbed/stand-in.py" kyverno velero cert-manager rook tigera argocd webhook-certs >/dev/null 2>&1 &
+background+=($!)
+mkdir -p "$work/operators"
+LANDSCAPE_OPERATORS_BIN=$("$repo/tests/testbed/build.sh" --print | sed -n 5p) LANDSCAPE_OPERATORS_LOGS=$work/operators \
+  run python3 "$repo/tests/testbed/operators.py" metrics-server prometheus-operator gatekeeper >/dev/null 2>&1 &
 background+=($!)
 values=$repo/tests/testbed/demo/large.yaml
 run "$landscape" up --profile large -f "$values" --timeout 30m >"$work/large.log" 2>&1 || { tail -30 "$work/large.log"; exit 1; }

@@ -96,6 +96,10 @@ async fn lifecycle(profile: &str, expected_components: usize) {
         "{metrics:?}"
     );
 
+    if profile != "small" {
+        ceph_block_is_usable(&tb);
+    }
+
     let diff = landscape(&tb, args(profile, &["diff"])).await;
     assert_eq!(diff.code, 0, "nothing to change after up: {diff:?}");
 
@@ -151,6 +155,60 @@ async fn lifecycle(profile: &str, expected_components: usize) {
     for key in inventory.retained.iter() {
         assert!(key.is_crd(), "{key}");
     }
+}
+
+/// Every object the real RBD provisioner needs for `ceph-block` is in place once `up` says
+/// Rook is healthy: the StorageClass names a registered CSI driver, whose controller plugin
+/// runs and whose node plugin runs on every node, and the pool is Ready. (ceph-csi-operator's
+/// part is played: it makes the driver's objects from the Driver resources.)
+fn ceph_block_is_usable(tb: &Testbed) {
+    let get = |args: &[&str]| {
+        let out = tb.kubectl(args);
+        assert!(out.status.success(), "kubectl {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let driver = get(&[
+        "get",
+        "storageclass",
+        "ceph-block",
+        "-o",
+        "jsonpath={.provisioner}",
+    ]);
+    assert_eq!(driver, "rook-ceph.rbd.csi.ceph.com");
+    get(&["get", "csidriver", &driver]);
+    let available = get(&[
+        "get",
+        "deployment",
+        &format!("{driver}-ctrlplugin"),
+        "-n",
+        "rook-ceph",
+        "-o",
+        "jsonpath={.status.availableReplicas}",
+    ]);
+    assert!(available.parse::<u32>().unwrap_or(0) >= 1, "{available}");
+    let nodes = get(&["get", "nodes", "-o", "name"]).lines().count();
+    let ready = get(&[
+        "get",
+        "daemonset",
+        &format!("{driver}-nodeplugin"),
+        "-n",
+        "rook-ceph",
+        "-o",
+        "jsonpath={.status.numberReady}",
+    ]);
+    assert_eq!(ready, nodes.to_string());
+    let pool = get(&[
+        "get",
+        "cephblockpools",
+        "-n",
+        "rook-ceph",
+        "-o",
+        "jsonpath={.items[*].status.phase}",
+    ]);
+    assert!(
+        pool.split_whitespace().all(|p| p == "Ready") && !pool.is_empty(),
+        "{pool}"
+    );
 }
 
 #[tokio::test]

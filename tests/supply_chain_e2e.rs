@@ -86,6 +86,7 @@ async fn small_profile_installs_from_a_bundle_directory_playing_prometheus_opera
 
     // Install from the bundle alone: a fresh cache, the bundle as a file:// mirror.
     let _stand_in = operators::play(tb, &["prometheus-operator", "kyverno", "velero"]);
+    let _metrics = operators::run(tb, &["metrics-server"]);
     let mut a = args(&[
         "up",
         "--profile",
@@ -320,8 +321,8 @@ fn a_second_render_does_not_call_helm_again() {
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         templates(&calls),
-        4 * 2,
-        "4 charts, rendered in two passes (stack CRDs): {calls}"
+        5 * 2,
+        "5 charts, rendered in two passes (stack CRDs): {calls}"
     );
     let second = render();
     assert_eq!(second.code, 0);

@@ -32,6 +32,8 @@ fn position(events: &[Value], kind: &str, component: &str) -> usize {
 async fn small_profile_up_playing_prometheus_operator_kyverno_and_velero() {
     let tb = testbed();
     let _stand_in = operators::play(tb, &["prometheus-operator", "kyverno", "velero"]);
+    // metrics-server itself: its APIService is gated on the API server reaching it.
+    let _metrics = operators::run(tb, &["metrics-server"]);
 
     let mut cmd = tb.landscape();
     cmd.args(["up", "--profile", "small", "-o", "json", "--timeout", "8m"])

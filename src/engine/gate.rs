@@ -41,9 +41,11 @@ pub async fn wait_healthy(
     applied: &[Object],
     deadline: Instant,
 ) -> Result<(), GateFailure> {
+    let made = made_at_run_time(ctx.cluster, component);
     let gated: Vec<&Object> = applied
         .iter()
         .filter(|o| health::is_gated(o, &component.readiness))
+        .chain(made.iter())
         .collect();
     let mut last_reason = String::new();
     let mut interval = Duration::from_millis(500);
@@ -92,6 +94,29 @@ pub async fn wait_healthy(
         }
         interval = (interval + Duration::from_millis(250)).min(Duration::from_secs(2));
     }
+}
+
+/// The objects an operator makes that the component waits for (`waitFor`), as references
+/// to read: in the component's namespace unless they say otherwise or are cluster-scoped.
+fn made_at_run_time(cluster: &Cluster, component: &Component) -> Vec<Object> {
+    component
+        .wait_for
+        .iter()
+        .map(|w| {
+            let namespaced = cluster
+                .resource(&w.api_version, &w.kind)
+                .is_none_or(|r| r.namespaced);
+            let namespace = w
+                .namespace
+                .clone()
+                .or_else(|| namespaced.then(|| component.namespace.clone()));
+            let mut metadata = serde_json::json!({"name": w.name});
+            if let Some(ns) = namespace {
+                metadata["namespace"] = Value::String(ns);
+            }
+            Object(serde_json::json!({"apiVersion": w.api_version, "kind": w.kind, "metadata": metadata}))
+        })
+        .collect()
 }
 
 /// How long a gate waits after a watch event before reading, to take in the writes that

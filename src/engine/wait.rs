@@ -76,6 +76,7 @@ pub async fn wait(
         exclude: vec![],
         secrets: vec![],
         namespace_annotations: Default::default(),
+        wait_for: Vec::new(),
         replace_allowed: false,
         replaces: None,
         requires: Default::default(),

@@ -298,6 +298,7 @@ mod tests {
             exclude: vec![],
             secrets: vec![],
             namespace_annotations: Default::default(),
+            wait_for: Vec::new(),
             replace_allowed: false,
             lint_exempt: Default::default(),
             replaces: None,

@@ -68,6 +68,7 @@ impl Draft {
             values,
             required,
             readiness,
+            wait_for,
             timeout,
             patches,
             pod_security,
@@ -97,6 +98,7 @@ impl Draft {
         }
         replace(&mut e.required, required);
         replace(&mut e.readiness, readiness);
+        replace(&mut e.wait_for, wait_for);
         if replace(&mut e.timeout, timeout) {
             self.timeout_file = file.to_string();
         }
@@ -218,6 +220,7 @@ impl Draft {
                 .into_iter()
                 .map(ReadinessRule::from)
                 .collect(),
+            wait_for: e.wait_for.unwrap_or_default(),
             timeout,
             patches: e
                 .patches

@@ -129,6 +129,8 @@ pub struct Component {
     pub values: Value,
     pub required: Vec<RequiredValue>,
     pub readiness: Vec<ReadinessRule>,
+    /// Objects an operator makes that the gate waits for too.
+    pub wait_for: Vec<model::WaitFor>,
     pub timeout: Duration,
     pub patches: Vec<Patch>,
     pub pod_security: Option<PodSecurity>,

@@ -70,6 +70,10 @@ pub struct ComponentEntry {
     pub required: Option<Vec<RequiredValue>>,
     /// Readiness rules for this component's own custom resources.
     pub readiness: Option<Vec<ReadinessSpec>>,
+    /// Objects an operator makes at run time that the component is not usable without (a
+    /// CSI driver's registration and plugins): the gate waits for each to exist and pass
+    /// its kind's rule, as it does for the component's own objects.
+    pub wait_for: Option<Vec<WaitFor>>,
     /// How long the component may take to apply and become healthy, e.g. `5m`.
     pub timeout: Option<Spanned<String>>,
     /// Merge patches applied to rendered objects (like kustomize's patches), for upstream
@@ -271,6 +275,17 @@ pub struct ChartSpec {
     /// Helm values as a handlebars template producing YAML; the component's values are in
     /// scope. The component's `chart` value is merged over the result.
     pub values: Option<String>,
+}
+
+/// An object made at run time that a component's gate waits for.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WaitFor {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// Its namespace; the component's when left out (and none for cluster-scoped kinds).
+    pub namespace: Option<String>,
 }
 
 /// A value the user must supply, with a hint on what it is.

@@ -118,6 +118,40 @@ def gatekeeper_constraint_crds():
                                         for pod in ("gatekeeper-audit", "gatekeeper-controller-manager-0")]})
 
 
+def ceph_csi_drivers():
+    """ceph-csi-operator: for each Driver, the CSIDriver registration, the controller plugin
+    Deployment and the node plugin DaemonSet, named as the operator names them (kwok then
+    runs their pods)."""
+    for driver in items("drivers.csi.ceph.io"):
+        if driver["metadata"]["uid"] in CSI_DRIVERS_DONE:
+            continue
+        name, ns = driver["metadata"]["name"], driver["metadata"]["namespace"]
+        owner = [{"apiVersion": "csi.ceph.io/v1", "kind": "Driver", "name": name,
+                  "uid": driver["metadata"]["uid"], "controller": True}]
+        pod = lambda app: {"metadata": {"labels": {"app": app}},
+                           "spec": {"containers": [{"name": "csi-plugin", "image": "quay.io/cephcsi/cephcsi:v3"}]}}
+        objects = [
+            {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+             "metadata": {"name": name, "annotations": {"csi.ceph.io/ownerref": json.dumps({"Namespace": ns, "Name": name})}},
+             "spec": {"attachRequired": True, "podInfoOnMount": False}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": f"{name}-ctrlplugin", "namespace": ns, "ownerReferences": owner},
+             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": f"{name}-ctrlplugin"}},
+                      "template": pod(f"{name}-ctrlplugin")}},
+            {"apiVersion": "apps/v1", "kind": "DaemonSet",
+             "metadata": {"name": f"{name}-nodeplugin", "namespace": ns, "ownerReferences": owner},
+             "spec": {"selector": {"matchLabels": {"app": f"{name}-nodeplugin"}},
+                      "template": pod(f"{name}-nodeplugin")}},
+        ]
+        applied = [kubectl("apply", "--server-side", "--field-manager=ceph-csi-operator-stand-in",
+                           "-f", "-", stdin=json.dumps(o)).returncode == 0 for o in objects]
+        if all(applied):
+            CSI_DRIVERS_DONE.add(driver["metadata"]["uid"])
+
+
+CSI_DRIVERS_DONE = set()
+
+
 def argocd_applications():
     for app in items("applications.argoproj.io"):
         st = app.get("status", {})
@@ -139,7 +173,8 @@ PARTS = {
         conditions_part("certificates.cert-manager.io", ["Ready"]),
     ],
     "gatekeeper": [gatekeeper_constraint_crds],
-    "rook": [phase_part("cephclusters.ceph.rook.io", "Ready"), phase_part("cephblockpools.ceph.rook.io", "Ready")],
+    "rook": [phase_part("cephclusters.ceph.rook.io", "Ready"), phase_part("cephblockpools.ceph.rook.io", "Ready"),
+             ceph_csi_drivers],
     "webhook-certs": [lambda: inject_ca_bundles(only_annotated=False)],
     "velero": [phase_part("backupstoragelocations.velero.io", "Available"),
                phase_part("schedules.velero.io", "Enabled")],
