@@ -104,7 +104,7 @@ async fn small_profile_installs_from_a_bundle_directory_playing_prometheus_opera
     let events = out.events();
     let summary = events.last().unwrap();
     assert_eq!(summary["result"], "success");
-    assert_eq!(summary["components"].as_array().unwrap().len(), 11);
+    assert_eq!(summary["components"].as_array().unwrap().len(), 12);
     assert!(
         summary["components"]
             .as_array()
@@ -342,7 +342,7 @@ fn a_second_render_does_not_call_helm_again() {
     let second_calls = &calls_after[calls.len()..];
     // Renders holding a Secret are never cached (their values would sit on disk in
     // clear): the one chart of the profile that renders one goes through helm again, in
-    // both passes; the other three do not start helm at all.
+    // both passes; the other four do not start helm at all.
     assert_eq!(
         templates(second_calls),
         2,
@@ -358,7 +358,7 @@ fn a_second_render_does_not_call_helm_again() {
         entries += 1;
     }
     assert!(
-        entries >= 3 * 2,
+        entries >= 4 * 2,
         "the other charts' renders are cached: {entries}"
     );
 
@@ -372,7 +372,7 @@ fn a_second_render_does_not_call_helm_again() {
         .args(BACKUP_VALUES);
     let out = run(cmd);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("helm is needed to render the charts of `kube-prometheus-stack`, `loki`, `alloy`, `velero`"), "{out:?}");
+    assert!(out.stderr.contains("helm is needed to render the charts of `metrics-server`, `kube-prometheus-stack`, `loki`, `alloy`, `velero`"), "{out:?}");
 }
 
 fn which(program: &str) -> std::path::PathBuf {
