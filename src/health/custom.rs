@@ -130,19 +130,38 @@ pub fn known_or_generic(obj: &Object) -> Health {
         ("templates.gatekeeper.sh", "ConstraintTemplate") => {
             match obj.pointer("/status/created").and_then(Value::as_bool) {
                 Some(true) => {
-                    let errors: Vec<String> = obj
+                    let errors: Vec<&Value> = obj
                         .pointer("/status/byPod")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .filter_map(|p| p.get("errors"))
-                        .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
-                        .map(|e| e.to_string())
+                        .filter_map(|p| p.get("errors").and_then(Value::as_array))
+                        .flatten()
                         .collect();
-                    if errors.is_empty() {
-                        Health::Ready
+                    let text = |errors: &[&Value]| {
+                        errors
+                            .iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    };
+                    // Each Gatekeeper pod reports its own errors. Creating or updating the
+                    // constraint CRD can race between pods ("already exists") and is
+                    // retried; any other error (the Rego does not compile) is for good.
+                    let retried = |e: &&Value| {
+                        matches!(
+                            e.get("code").and_then(Value::as_str),
+                            Some("create_error" | "update_error")
+                        )
+                    };
+                    let (passing, lasting): (Vec<&Value>, Vec<&Value>) =
+                        errors.into_iter().partition(retried);
+                    if !lasting.is_empty() {
+                        Health::failed(format!("template errors: {}", text(&lasting)))
+                    } else if !passing.is_empty() {
+                        Health::progressing(format!("Gatekeeper retries: {}", text(&passing)))
                     } else {
-                        Health::failed(format!("template errors: {}", errors.join("; ")))
+                        Health::Ready
                     }
                 }
                 _ => Health::progressing(
