@@ -31,122 +31,195 @@ pub enum RegisterError {
 
 /// The `argocd-clusters` entry for `context`.
 pub fn registration(kubeconfig: &Kubeconfig, context: &str) -> Result<Value, RegisterError> {
-    let fail = |what: String, hint: &'static str| RegisterError::Context {
-        context: context.to_string(),
-        what,
-        hint,
-    };
-    let ctx = kubeconfig
-        .contexts
-        .iter()
-        .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .ok_or_else(|| {
-            fail(
-                "not in the kubeconfig".into(),
-                "check `kubectl config get-contexts`",
-            )
-        })?;
-    let cluster = kubeconfig
-        .clusters
-        .iter()
-        .find(|c| c.name == ctx.cluster)
-        .and_then(|c| c.cluster.as_ref())
-        .ok_or_else(|| {
-            fail(
-                format!("its cluster {} is not in the kubeconfig", ctx.cluster),
-                "fix the kubeconfig",
-            )
-        })?;
-    let server = cluster.server.clone().ok_or_else(|| {
-        fail(
-            format!("cluster {} has no server address", ctx.cluster),
-            "fix the kubeconfig",
-        )
-    })?;
-
-    let mut tls = Map::new();
-    tls.insert(
-        "insecure".into(),
-        Value::Bool(cluster.insecure_skip_tls_verify.unwrap_or(false)),
-    );
-    if let Some(name) = &cluster.tls_server_name {
-        tls.insert("serverName".into(), Value::String(name.clone()));
+    let member = Member { context };
+    let (cluster, user) = member.lookup(kubeconfig)?;
+    let server = cluster
+        .server
+        .clone()
+        .ok_or_else(|| member.fail("its cluster has no server address", "fix the kubeconfig"))?;
+    if user.auth_provider.is_some() {
+        return Err(member.fail(
+            "its user authenticates with an auth-provider plugin, which Argo CD cannot use",
+            NO_CREDENTIALS_HINT,
+        ));
     }
-    let read = |path: &str, what: &str| {
-        files::read_bytes(Path::new(path), CREDENTIAL_FILE_LIMIT)
-            .map(|b| base64::encode(&b))
-            .map_err(|e| {
-                fail(
-                    format!("cannot read its {what} {path}: {e}"),
-                    "the file must be readable by this user",
-                )
-            })
-    };
-    if let Some(data) = &cluster.certificate_authority_data {
-        tls.insert("caData".into(), Value::String(data.clone()));
-    } else if let Some(path) = &cluster.certificate_authority {
-        tls.insert("caData".into(), Value::String(read(path, "CA file")?));
-    }
-
-    let user = match &ctx.user {
-        Some(name) => kubeconfig
-            .auth_infos
-            .iter()
-            .find(|u| &u.name == name)
-            .and_then(|u| u.auth_info.clone())
-            .ok_or_else(|| {
-                fail(
-                    format!("its user {name} is not in the kubeconfig"),
-                    "fix the kubeconfig",
-                )
-            })?,
-        None => AuthInfo::default(),
-    };
     // The kubeconfig's own spelling of each field, secrets included (kube keeps them
     // wrapped in memory; its serialisation writes them out as a kubeconfig would).
     let fields = serde_json::to_value(&user).unwrap_or(Value::Null);
     let field = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_string);
+    let tls = member.tls_client_config(cluster, &field)?;
+    let mut config = member.credentials(&user, &field)?;
+    if config.is_empty() && !tls.contains_key("keyData") {
+        return Err(member.fail(
+            "its user has no credentials Argo CD can use",
+            NO_CREDENTIALS_HINT,
+        ));
+    }
+    config.insert("tlsClientConfig".into(), Value::Object(tls));
+    Ok(json!({"name": context, "server": server, "config": Value::Object(config)}))
+}
 
-    let mut config = Map::new();
-    if let Some(data) = field("client-certificate-data") {
-        tls.insert("certData".into(), Value::String(data));
-    } else if let Some(path) = field("client-certificate") {
-        tls.insert(
-            "certData".into(),
-            Value::String(read(&path, "client certificate")?),
-        );
+const NO_CREDENTIALS_HINT: &str = "give the member a token, a client certificate or an exec plugin";
+
+/// One member's context, read step by step; every error names it.
+struct Member<'a> {
+    context: &'a str,
+}
+
+impl Member<'_> {
+    fn fail(&self, what: impl Into<String>, hint: &'static str) -> RegisterError {
+        RegisterError::Context {
+            context: self.context.to_string(),
+            what: what.into(),
+            hint,
+        }
     }
-    if let Some(data) = field("client-key-data") {
-        tls.insert("keyData".into(), Value::String(data));
-    } else if let Some(path) = field("client-key") {
-        tls.insert("keyData".into(), Value::String(read(&path, "client key")?));
+
+    /// The context's cluster and user (a context without a user has no credentials).
+    fn lookup<'k>(
+        &self,
+        kubeconfig: &'k Kubeconfig,
+    ) -> Result<(&'k kube::config::Cluster, AuthInfo), RegisterError> {
+        let ctx = kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == self.context)
+            .and_then(|c| c.context.as_ref())
+            .ok_or_else(|| {
+                self.fail(
+                    "not in the kubeconfig",
+                    "check `kubectl config get-contexts`",
+                )
+            })?;
+        let cluster = kubeconfig
+            .clusters
+            .iter()
+            .find(|c| c.name == ctx.cluster)
+            .and_then(|c| c.cluster.as_ref())
+            .ok_or_else(|| {
+                self.fail(
+                    format!("its cluster {} is not in the kubeconfig", ctx.cluster),
+                    "fix the kubeconfig",
+                )
+            })?;
+        let user = match &ctx.user {
+            Some(name) => kubeconfig
+                .auth_infos
+                .iter()
+                .find(|u| &u.name == name)
+                .and_then(|u| u.auth_info.clone())
+                .ok_or_else(|| {
+                    self.fail(
+                        format!("its user {name} is not in the kubeconfig"),
+                        "fix the kubeconfig",
+                    )
+                })?,
+            None => AuthInfo::default(),
+        };
+        Ok((cluster, user))
     }
-    if let Some(token) = field("token") {
-        config.insert("bearerToken".into(), Value::String(token));
-    } else if let Some(path) = field("tokenFile") {
-        let token = files::read_text(Path::new(&path), CREDENTIAL_FILE_LIMIT).map_err(|e| {
-            fail(
-                format!("cannot read its token file {path}: {e}"),
+
+    /// A credential file the kubeconfig names, bounded.
+    fn read(&self, path: &str, what: &str) -> Result<Vec<u8>, RegisterError> {
+        files::read_bytes(Path::new(path), CREDENTIAL_FILE_LIMIT).map_err(|e| {
+            self.fail(
+                format!("cannot read its {what} {path}: {e}"),
                 "the file must be readable by this user",
             )
-        })?;
-        config.insert(
-            "bearerToken".into(),
-            Value::String(token.trim().to_string()),
+        })
+    }
+
+    /// Inline data, else the named file's bytes, base64 as Argo CD wants them.
+    fn data_or_file(
+        &self,
+        data: Option<String>,
+        path: Option<String>,
+        what: &str,
+    ) -> Result<Option<String>, RegisterError> {
+        match (data, path) {
+            (Some(data), _) => Ok(Some(data)),
+            (None, Some(path)) => Ok(Some(base64::encode(&self.read(&path, what)?))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// `tlsClientConfig`: how to trust the server, and the client certificate.
+    fn tls_client_config(
+        &self,
+        cluster: &kube::config::Cluster,
+        field: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Map<String, Value>, RegisterError> {
+        let mut tls = Map::new();
+        tls.insert(
+            "insecure".into(),
+            Value::Bool(cluster.insecure_skip_tls_verify.unwrap_or(false)),
         );
+        if let Some(name) = &cluster.tls_server_name {
+            tls.insert("serverName".into(), Value::String(name.clone()));
+        }
+        let pieces = [
+            (
+                "caData",
+                cluster.certificate_authority_data.clone(),
+                cluster.certificate_authority.clone(),
+                "CA file",
+            ),
+            (
+                "certData",
+                field("client-certificate-data"),
+                field("client-certificate"),
+                "client certificate",
+            ),
+            (
+                "keyData",
+                field("client-key-data"),
+                field("client-key"),
+                "client key",
+            ),
+        ];
+        for (key, data, path, what) in pieces {
+            if let Some(value) = self.data_or_file(data, path, what)? {
+                tls.insert(key.into(), Value::String(value));
+            }
+        }
+        Ok(tls)
     }
-    if let (Some(name), Some(password)) = (field("username"), field("password")) {
-        config.insert("username".into(), Value::String(name));
-        config.insert("password".into(), Value::String(password));
+
+    /// The user's credentials besides the client certificate: a token (or token file),
+    /// basic auth, an exec plugin.
+    fn credentials(
+        &self,
+        user: &AuthInfo,
+        field: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Map<String, Value>, RegisterError> {
+        let mut config = Map::new();
+        let token = match (field("token"), field("tokenFile")) {
+            (Some(token), _) => Some(token),
+            (None, Some(path)) => {
+                let bytes = self.read(&path, "token file")?;
+                Some(String::from_utf8_lossy(&bytes).trim().to_string())
+            }
+            (None, None) => None,
+        };
+        if let Some(token) = token {
+            config.insert("bearerToken".into(), Value::String(token));
+        }
+        if let (Some(name), Some(password)) = (field("username"), field("password")) {
+            config.insert("username".into(), Value::String(name));
+            config.insert("password".into(), Value::String(password));
+        }
+        if let Some(exec) = &user.exec {
+            config.insert("execProviderConfig".into(), self.exec_provider(exec)?);
+        }
+        Ok(config)
     }
-    if let Some(exec) = &user.exec {
-        let command = exec.command.clone().ok_or_else(|| {
-            fail(
-                "its exec plugin names no command".into(),
-                "fix the kubeconfig",
-            )
-        })?;
+
+    /// Argo CD's `execProviderConfig` for a kubeconfig exec plugin.
+    fn exec_provider(&self, exec: &kube::config::ExecConfig) -> Result<Value, RegisterError> {
+        let command = exec
+            .command
+            .clone()
+            .ok_or_else(|| self.fail("its exec plugin names no command", "fix the kubeconfig"))?;
         let env: Map<String, Value> = exec
             .env
             .iter()
@@ -166,26 +239,8 @@ pub fn registration(kubeconfig: &Kubeconfig, context: &str) -> Result<Value, Reg
         if let Some(v) = &exec.api_version {
             provider["apiVersion"] = Value::String(v.clone());
         }
-        config.insert("execProviderConfig".into(), provider);
+        Ok(provider)
     }
-    if user.auth_provider.is_some() {
-        return Err(fail(
-            "its user authenticates with an auth-provider plugin, which Argo CD cannot use".into(),
-            "give the member a token, a client certificate or an exec plugin",
-        ));
-    }
-    let has_credentials = config.contains_key("bearerToken")
-        || config.contains_key("username")
-        || config.contains_key("execProviderConfig")
-        || tls.contains_key("keyData");
-    if !has_credentials {
-        return Err(fail(
-            "its user has no credentials Argo CD can use".into(),
-            "give the member a token, a client certificate or an exec plugin",
-        ));
-    }
-    config.insert("tlsClientConfig".into(), Value::Object(tls));
-    Ok(json!({"name": context, "server": server, "config": Value::Object(config)}))
 }
 
 #[cfg(test)]
